@@ -74,7 +74,7 @@ def test_a_channel_archived_after_the_watch_is_reported_and_flagged(vigie: Vigie
     assert "/invite" not in dms[0]["text"]
     assert "Unarchive it, or move the watch (`/cm watch channel arch #channel`)" in \
         dms[0]["text"]
-    listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
+    listing = vigie.slack.command_answer("watch list", user_id=ADMIN_ID)
     flagged = str(listing["blocks"])
     assert "alerts cannot reach <#C07ARCHIVE1> since" in flagged
     assert "Unarchive it, or move the watch (`/cm watch channel arch #channel`)" in flagged
@@ -97,7 +97,7 @@ def test_a_channel_archived_after_the_watch_is_reported_and_flagged(vigie: Vigie
     assert [card["text"].split(":")[0] for card in cards] == [
         "Mention #1 on Webhook by u-a-1", "Mention #2 on Webhook by u-a-2",
         "Mention #3 on Webhook by u-a-3"]
-    listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
+    listing = vigie.slack.command_answer("watch list", user_id=ADMIN_ID)
     assert "cannot reach" not in str(listing["blocks"])
 
 

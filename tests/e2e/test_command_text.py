@@ -38,7 +38,7 @@ mention reaches (bot.replies.addressing); the rest is the text as typed."""
 def test_a_draft_is_the_text_as_typed(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     mention_id = seed(vigie)
-    reply = vigie.slack.slash_command(f"draft {mention_id} {SENT}", user_id=USER_ID).json()
+    reply = vigie.slack.command_answer(f"draft {mention_id} {SENT}", user_id=USER_ID)
     assert "saved" in reply["text"], reply
     saved = drafts(vigie)[-1]
     assert saved.text == CUSTOMER + TYPED
@@ -48,8 +48,8 @@ def test_a_draft_is_the_text_as_typed(vigie_sqlite: VigieApp) -> None:
 def test_a_draft_with_a_quote_left_open_is_saved_as_typed(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     mention_id = seed(vigie)
-    reply = vigie.slack.slash_command(f'draft {mention_id} He said “hi\nand "bye',
-                                      user_id=USER_ID).json()
+    reply = vigie.slack.command_answer(f'draft {mention_id} He said “hi\nand "bye',
+                                       user_id=USER_ID)
     assert "watch add" not in reply["text"] and "saved" in reply["text"], reply
     assert drafts(vigie)[-1].text == CUSTOMER + 'He said “hi\nand "bye'
 
@@ -58,17 +58,17 @@ def test_reject_and_ignore_reasons_read_as_typed_in_the_thread(vigie_sqlite: Vig
     vigie = vigie_sqlite
     mention_id = seed(vigie)
     vigie.slack.slash_command(f"draft {mention_id} We are on it.", user_id=USER_ID)
-    rejected = vigie.slack.slash_command(
+    rejected = vigie.slack.command_answer(
         f"reject {mention_id} see <https://acme.com/x|acme.com/x> &amp; ask "
         '<@U07CMBOBBY|bobby> "now',
-        user_id=ADMIN_ID).json()
+        user_id=ADMIN_ID)
     assert "sent back" in rejected["text"], rejected
     settle(vigie)
     note = thread_notes(vigie)[-1]
     assert 'see acme.com/x &amp; ask @bobby "now' in note, note
     assert "&lt;" not in note
-    ignored = vigie.slack.slash_command(
-        f'ignore {mention_id} dup of <#C07SUPPORT1|support> "again', user_id=USER_ID).json()
+    ignored = vigie.slack.command_answer(
+        f'ignore {mention_id} dup of <#C07SUPPORT1|support> "again', user_id=USER_ID)
     assert "ignored" in ignored["text"], ignored
     settle(vigie)
     note = thread_notes(vigie)[-1]
@@ -81,9 +81,9 @@ def test_an_override_reason_is_stored_as_typed(vigie_sqlite: VigieApp) -> None:
     vigie.slack.slash_command(f"draft {mention_id} We will refund you, call +33 6 12 34 56 78 "
                               "or our lawyer. Card 4111 1111 1111 1111")
     grant(vigie, OTHER_USER_ID, "approver")
-    ok = vigie.slack.slash_command(
+    ok = vigie.slack.command_answer(
         f'approve {mention_id} v1 legal OK per <https://acme.com/legal|acme.com/legal> "v2',
-        user_id=OTHER_USER_ID).json()
+        user_id=OTHER_USER_ID)
     assert "Mark replied" in ok["text"], ok
     with vigie.runtime.sessions() as session:
         assert session.scalars(select(Approval)).one().reason == 'legal OK per acme.com/legal "v2'
@@ -92,16 +92,16 @@ def test_an_override_reason_is_stored_as_typed(vigie_sqlite: VigieApp) -> None:
 def test_template_and_voice_text_as_typed(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     grant(vigie, OTHER_USER_ID, "approver")
-    added = vigie.slack.slash_command(
+    added = vigie.slack.command_answer(
         "template add help question en Hi {author},\n\nsee "
         "<https://acme.com/help|acme.com/help> &amp; <#C07SUPPORT1|support>",
-        user_id=OTHER_USER_ID).json()
+        user_id=OTHER_USER_ID)
     assert "saved" in added["text"], added
     workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
     (template,) = voice.list_templates(vigie.runtime.sessions, workspace_id)
     assert template.text == "Hi {author},\n\nsee acme.com/help & #support"
-    saved = vigie.slack.slash_command('voice Say "hi". Link <https://acme.com|acme.com>',
-                                      user_id=ADMIN_ID).json()
+    saved = vigie.slack.command_answer('voice Say "hi". Link <https://acme.com|acme.com>',
+                                       user_id=ADMIN_ID)
     assert "saved" in saved["text"], saved
     assert voice.get_voice(vigie.runtime.sessions, workspace_id) == 'Say "hi". Link acme.com'
 
@@ -115,7 +115,7 @@ def test_a_verb_without_its_id_shows_every_required_argument(vigie_sqlite: Vigie
                                                              name: str) -> None:
     sub = REGISTRY.get(name)
     assert sub is not None
-    answer = vigie_sqlite.slack.slash_command(name, user_id=ADMIN_ID).json()["text"]
+    answer = vigie_sqlite.slack.command_answer(name, user_id=ADMIN_ID)["text"]
     assert f"`/cm {sub.usage}`" in answer, answer
     example = answer.rsplit("`/cm ", 1)[1].rstrip("`.")
     required = sub.usage.split("[", 1)[0].split()
@@ -125,7 +125,7 @@ def test_a_verb_without_its_id_shows_every_required_argument(vigie_sqlite: Vigie
 def test_a_verb_without_its_id_in_french(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     vigie.slack.slash_command("lang fr", user_id=ADMIN_ID)
-    answer = vigie.slack.slash_command("reject", user_id=ADMIN_ID).json()["text"]
+    answer = vigie.slack.command_answer("reject", user_id=ADMIN_ID)["text"]
     assert answer.startswith("Usage : `/cm reject ID reason`, par ex. `/cm reject 42 "), answer
 
 
@@ -133,7 +133,7 @@ def test_a_verb_without_its_id_in_french(vigie_sqlite: VigieApp) -> None:
 def test_watch_usage_names_every_verb(vigie_sqlite: VigieApp, language: str) -> None:
     vigie = vigie_sqlite
     vigie.slack.slash_command(f"lang {language}", user_id=ADMIN_ID)
-    answer = vigie.slack.slash_command("watch frobnicate", user_id=ADMIN_ID).json()["text"]
+    answer = vigie.slack.command_answer("watch frobnicate", user_id=ADMIN_ID)["text"]
     watch = REGISTRY.get("watch")
     assert watch is not None and isinstance(watch.role, Verbs)
     for verb in watch.role.items:
@@ -143,7 +143,7 @@ def test_watch_usage_names_every_verb(vigie_sqlite: VigieApp, language: str) -> 
 
 
 def test_lang_without_a_language_shows_its_usage(vigie_sqlite: VigieApp) -> None:
-    answer = vigie_sqlite.slack.slash_command("lang", user_id=ADMIN_ID).json()["text"]
+    answer = vigie_sqlite.slack.command_answer("lang", user_id=ADMIN_ID)["text"]
     assert answer == "Usage: `/cm lang en|fr`, e.g. `/cm lang fr`.", answer
 
 

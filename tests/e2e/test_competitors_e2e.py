@@ -50,10 +50,10 @@ def _setup(vigie: VigieApp) -> None:
 
 def test_watch_groups_from_slack(vigie: VigieApp) -> None:
     _setup(vigie)
-    listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
+    listing = vigie.slack.command_answer("watch list", user_id=ADMIN_ID)
     assert validate_blocks(listing["blocks"], "message") == []
     assert "competitor" in str(listing["blocks"]) and "group acme-vs" in str(listing["blocks"])
-    groups = vigie.slack.slash_command("watch group list", user_id=ADMIN_ID).json()
+    groups = vigie.slack.command_answer("watch group list", user_id=ADMIN_ID)
     assert validate_blocks(groups["blocks"], "message") == []
     assert "conquest opportunities: on" in str(groups["blocks"])
     assert "acme-vs" in admin(vigie, "watch add beta group:acme-vs beta")
@@ -69,7 +69,7 @@ def test_watch_groups_from_slack(vigie: VigieApp) -> None:
     assert "Usage" in admin(vigie, "watch group frobnicate")
     assert "Usage" in admin(vigie, "watch kind acme")
     # Agents cannot manage groups.
-    refused = vigie.slack.slash_command("watch group delete acme-vs", user_id=USER_ID).json()
+    refused = vigie.slack.command_answer("watch group delete acme-vs", user_id=USER_ID)
     assert "admin" in refused["text"].lower()
     assert "deleted" in admin(vigie, "watch group delete acme-vs")
 

@@ -49,8 +49,8 @@ def test_a_feed_is_named_in_the_readers_language(
     assert elsewhere in blocks, blocks
     if language == "fr":
         assert "feeds" not in text + blocks
-    answer = vigie.slack.slash_command(f"assign {mention_id} <@{OTHER_USER_ID}|bob>",
-                                       user_id=ADMIN_ID).json()["text"]
+    answer = vigie.slack.command_answer(f"assign {mention_id} <@{OTHER_USER_ID}|bob>",
+                                        user_id=ADMIN_ID)["text"]
     assert str(mention_id) in answer, answer
     eventually(lambda: len(list(vigie.standin.messages_in(OTHER_USER_ID))) == 1)
     [dm] = list(vigie.standin.messages_in(OTHER_USER_ID))
@@ -69,7 +69,7 @@ def test_french_units_read_as_days_and_weeks(vigie_sqlite: VigieApp, language: s
     vigie = vigie_sqlite
     _workspace_in(vigie, language)
     mention_id = seed(vigie)
-    answer = vigie.slack.slash_command(f"mentions {typed}", user_id=ADMIN_ID).json()
+    answer = vigie.slack.command_answer(f"mentions {typed}", user_id=ADMIN_ID)
     assert f"#{mention_id}" in str(answer.get("blocks")) + str(answer.get("text")), answer
 
 
@@ -81,7 +81,7 @@ def test_a_bad_duration_shows_the_readers_units(vigie_sqlite: VigieApp, language
                                                 typed: str, said: str) -> None:
     vigie = vigie_sqlite
     _workspace_in(vigie, language)
-    answer = vigie.slack.slash_command(f"mentions {typed}", user_id=ADMIN_ID).json()["text"]
+    answer = vigie.slack.command_answer(f"mentions {typed}", user_id=ADMIN_ID)["text"]
     assert answer.endswith(said), answer
 
 

@@ -16,9 +16,7 @@ from tests.harness.blockkit_limits import validate_blocks
 
 
 def test_help_lists_every_subcommand(vigie: VigieApp) -> None:
-    response = vigie.slack.slash_command("help")
-    assert response.status_code == 200
-    body = response.json()
+    body = vigie.slack.command_answer("help")
     assert body["response_type"] == "ephemeral"
     assert validate_blocks(body["blocks"], "message") == []
     shown = "\n".join(block.get("text", {}).get("text", "") for block in body["blocks"])
@@ -28,29 +26,29 @@ def test_help_lists_every_subcommand(vigie: VigieApp) -> None:
 
 
 def test_empty_command_shows_help(vigie_sqlite: VigieApp) -> None:
-    body = vigie_sqlite.slack.slash_command("").json()
+    body = vigie_sqlite.slack.command_answer("")
     assert "`/cm help`" in body["text"]
 
 
 def test_help_for_one_subcommand_has_usage_and_examples(vigie_sqlite: VigieApp) -> None:
-    body = vigie_sqlite.slack.slash_command("help watch").json()
+    body = vigie_sqlite.slack.command_answer("help watch")
     assert "*Usage:* `/cm watch add NAME" in body["text"]
     assert "`/cm watch list`" in body["text"]
 
 
 def test_unknown_subcommand_suggests_the_closest(vigie_sqlite: VigieApp) -> None:
-    body = vigie_sqlite.slack.slash_command("wacth list").json()
+    body = vigie_sqlite.slack.command_answer("wacth list")
     assert body["response_type"] == "ephemeral"
     assert body["text"].startswith("`/cm wacth` is not a Vigie command. Did you mean `/cm watch`?")
 
 
 def test_unknown_subcommand_without_close_match(vigie_sqlite: VigieApp) -> None:
-    body = vigie_sqlite.slack.slash_command("zzzzzz").json()
+    body = vigie_sqlite.slack.command_answer("zzzzzz")
     assert "is not a Vigie command" in body["text"] and "/cm help" in body["text"]
 
 
 def test_unknown_help_topic(vigie_sqlite: VigieApp) -> None:
-    body = vigie_sqlite.slack.slash_command("help sourc").json()
+    body = vigie_sqlite.slack.command_answer("help sourc")
     assert "Did you mean `/cm help source`?" in body["text"]
 
 
@@ -63,13 +61,13 @@ def test_replayed_request_is_refused(vigie_sqlite: VigieApp) -> None:
 
 
 def test_unclosed_quote_gets_a_specific_error(vigie_sqlite: VigieApp) -> None:
-    body = vigie_sqlite.slack.slash_command('watch add acme "acme app').json()
+    body = vigie_sqlite.slack.command_answer('watch add acme "acme app')
     assert "a quote is not closed" in body["text"]
 
 
 def test_command_mentioning_payload_is_handled(vigie_sqlite: VigieApp) -> None:
     # slack_bolt alone drops form bodies containing the word "payload" (see bot.slack.bolt_wsgi).
-    body = vigie_sqlite.slack.slash_command("help payload").json()
+    body = vigie_sqlite.slack.command_answer("help payload")
     assert "There is no `/cm payload`" in body["text"]
 
 
@@ -85,7 +83,7 @@ def test_health_endpoints(vigie_sqlite: VigieApp) -> None:
 def test_help_summaries_name_every_filter_and_verb(vigie_sqlite: VigieApp,
                                                    language: str) -> None:
     vigie_sqlite.slack.slash_command(f"lang {language}")
-    body = vigie_sqlite.slack.slash_command("help").json()
+    body = vigie_sqlite.slack.command_answer("help")
     lines = "\n".join(block.get("text", {}).get("text", "")
                       for block in body["blocks"]).splitlines()
 
@@ -113,7 +111,7 @@ def test_help_summaries_name_every_filter_and_verb(vigie_sqlite: VigieApp,
 def test_help_for_one_subcommand_is_in_the_readers_language(
         vigie_sqlite: VigieApp, language: str, name: str, usage: str, example: str) -> None:
     vigie_sqlite.slack.slash_command(f"lang {language}")
-    body = vigie_sqlite.slack.slash_command(f"help {name}").json()
+    body = vigie_sqlite.slack.command_answer(f"help {name}")
     assert usage in body["text"] and example in body["text"], body["text"]
     assert validate_blocks(body["blocks"], "message") == []
 
@@ -142,7 +140,7 @@ def test_every_subcommand_has_its_usage_and_examples_in_each_language() -> None:
 def test_help_suggests_only_a_meaningful_command(vigie_sqlite: VigieApp, language: str,
                                                  typed: str, answer: str) -> None:
     vigie_sqlite.slack.slash_command(f"lang {language}")
-    text = vigie_sqlite.slack.slash_command(typed).json()["text"]
+    text = vigie_sqlite.slack.command_answer(typed)["text"]
     assert answer in text and "help help" not in text and "/cm report" not in text, text
 
 
@@ -165,17 +163,17 @@ def test_help_source_kind_lists_its_settings(vigie_sqlite: VigieApp, language: s
     """`/cm source add` errors send the reader to `/cm help source KIND`: it lists each
     setting of that network, required or not, in the reader's language."""
     vigie_sqlite.slack.slash_command(f"lang {language}")
-    body = vigie_sqlite.slack.slash_command("help source bluesky").json()
+    body = vigie_sqlite.slack.command_answer("help source bluesky")
     assert validate_blocks(body["blocks"], "message") == []
     shown = body["text"].splitlines()
     for line in lines:
         assert line in shown, body["text"]
     assert len([line for line in shown if line.startswith("• `")]) == 7  # each setting once
-    every = vigie_sqlite.slack.slash_command("help source").json()["text"]
+    every = vigie_sqlite.slack.command_answer("help source")["text"]
     required = ("• `bluesky`: `query`, `handle`, `app_password`" if language == "en"
                 else "• `bluesky` : `query`, `handle`, `app_password`")
     assert required in every.splitlines(), every
-    unknown = vigie_sqlite.slack.slash_command("help source rsss").json()["text"]
+    unknown = vigie_sqlite.slack.command_answer("help source rsss")["text"]
     assert unknown.startswith("Unknown source kind `rsss`" if language == "en"
                               else "Type de source `rsss` inconnu"), unknown
 

@@ -14,19 +14,19 @@ from tests.harness.constants import USER_ID
 def test_french_user_gets_french_from_the_first_command(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     # Slash command payloads carry no locale: users.info (include_locale) tells it.
-    first = vigie.slack.slash_command("nope", locale="fr-FR").json()
+    first = vigie.slack.command_answer("nope", locale="fr-FR")
     assert "n'est pas une commande Vigie" in first["text"], first["text"]
     assert any(c.args.get("user") == USER_ID and str(c.args.get("include_locale")).lower()
                in ("1", "true") for c in vigie.standin.calls("users.info"))
-    help_text = vigie.slack.slash_command("help").json()["text"]
+    help_text = vigie.slack.command_answer("help")["text"]
     assert "Vigie : commandes /cm" in help_text
 
 
 def test_a_chosen_language_wins_over_the_slack_locale(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     vigie.standin.set_user(USER_ID, locale="fr-FR")
-    assert "in English" in vigie.slack.slash_command("lang en").json()["text"]
-    assert "is not a Vigie command" in vigie.slack.slash_command("nope").json()["text"]
+    assert "in English" in vigie.slack.command_answer("lang en")["text"]
+    assert "is not a Vigie command" in vigie.slack.command_answer("nope")["text"]
 
 
 def test_french_user_s_first_app_home_is_french(vigie_sqlite: VigieApp) -> None:
@@ -40,10 +40,10 @@ def test_french_user_s_first_app_home_is_french(vigie_sqlite: VigieApp) -> None:
 
 def test_lang_command_switches_language(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
-    assert "en français" in vigie.slack.slash_command("lang fr").json()["text"]
-    assert "Lister les commandes" in vigie.slack.slash_command("help").json()["text"]
-    assert "in English" in vigie.slack.slash_command("lang en").json()["text"]
-    assert "not a supported language" in vigie.slack.slash_command("lang de").json()["text"]
+    assert "en français" in vigie.slack.command_answer("lang fr")["text"]
+    assert "Lister les commandes" in vigie.slack.command_answer("help")["text"]
+    assert "in English" in vigie.slack.command_answer("lang en")["text"]
+    assert "not a supported language" in vigie.slack.command_answer("lang de")["text"]
 
 
 def test_catalogues_have_the_same_keys() -> None:

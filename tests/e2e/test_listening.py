@@ -41,7 +41,7 @@ def test_watch_lifecycle(vigie: VigieApp) -> None:
     text = admin(vigie,
                  'watch add acme <#C07SOCIAL01|social> threshold:40 acme OR "acme app" -jobs')
     assert "Watch *acme* created" in text and "<#C07SOCIAL01>" in text
-    listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
+    listing = vigie.slack.command_answer("watch list", user_id=ADMIN_ID)
     assert validate_blocks(listing["blocks"], "message") == []
     assert "acme" in str(listing["blocks"]) and "40" in str(listing["blocks"])
     assert "already exists" in admin(vigie, "watch add acme acme")
@@ -61,7 +61,7 @@ def test_watch_list_and_add_say_the_threshold_learning_applies(vigie: VigieApp) 
     assert "at priority ≥ 60 (40 + 20 learned from the team, `/cm triage`)." in added, added
 
     def lines() -> dict[str, str]:
-        listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
+        listing = vigie.slack.command_answer("watch list", user_id=ADMIN_ID)
         assert validate_blocks(listing["blocks"], "message") == []
         return {b["text"]["text"].split("*")[1]: b["text"]["text"] for b in listing["blocks"]}
 
@@ -91,7 +91,7 @@ def test_the_query_is_described_in_the_workspace_language(vigie: VigieApp) -> No
     admin(vigie, "watch add tout threshold:0")
 
     def listed() -> str:
-        listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
+        listing = vigie.slack.command_answer("watch list", user_id=ADMIN_ID)
         assert validate_blocks(listing["blocks"], "message") == []
         return "\n".join(block["text"]["text"] for block in listing["blocks"])
 
@@ -109,7 +109,7 @@ def test_a_competitor_watch_is_listed_as_never_alerting(vigie: VigieApp) -> None
     admin(vigie, f"watch add rivalo <#{CHANNEL_ID}|social> kind:competitor rivalo")
 
     def lines() -> dict[str, str]:
-        listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
+        listing = vigie.slack.command_answer("watch list", user_id=ADMIN_ID)
         assert validate_blocks(listing["blocks"], "message") == []
         return {b["text"]["text"].split("*")[1]: b["text"]["text"] for b in listing["blocks"]}
 
@@ -133,8 +133,8 @@ def test_a_watch_threshold_is_changed_without_removing_the_watch(vigie: VigieApp
     assert "threshold must be a number" in admin(vigie, "watch threshold acme high")
     assert "Usage: `/cm watch threshold NAME N`" in admin(vigie, "watch threshold acme")
     assert "no watch called `nope`" in admin(vigie, "watch threshold nope 60")
-    assert "You need the *admin* role" in vigie.slack.slash_command(
-        "watch threshold acme 90").json()["text"]
+    assert "You need the *admin* role" in vigie.slack.command_answer(
+        "watch threshold acme 90")["text"]
     answer = admin(vigie, "watch threshold acme 90")
     assert answer == ("Watch *acme* now alerts at priority ≥ 90 (it was 0), for the mentions "
                       "found from now on."), answer
@@ -145,7 +145,7 @@ def test_a_watch_threshold_is_changed_without_removing_the_watch(vigie: VigieApp
                         headers=webhook_headers(secret, body))
     assert pushed.status_code == 200 and pushed.json()["stored"] == 1
     assert pushed.json()["alerts"] == 0  # "acme rocks" is far below 90 (it alerted at 0)
-    listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
+    listing = vigie.slack.command_answer("watch list", user_id=ADMIN_ID)
     assert "alert at priority ≥ 90 ·" in str(listing["blocks"])
 
     workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
@@ -171,7 +171,7 @@ def test_watch_errors_are_specific(vigie: VigieApp) -> None:
 
 
 def test_agents_cannot_manage_watches(vigie: VigieApp) -> None:
-    body = vigie.slack.slash_command("watch add acme acme").json()
+    body = vigie.slack.command_answer("watch add acme acme")
     assert "You need the *admin* role" in body["text"]
 
 
@@ -255,7 +255,7 @@ def test_topic_route_sends_the_card_to_the_product_channel(vigie: VigieApp) -> N
     assert "not a topic" in admin(vigie, "watch route acme topic:weather <#C07PRODUCT1|x>")
     assert "is not a channel" in admin(vigie, "watch route acme topic:outage #product-bugs")
     assert "Usage" in admin(vigie, "watch route acme outage")
-    refused = vigie.slack.slash_command("watch route acme topic:billing <#C07BILL001|b>").json()
+    refused = vigie.slack.command_answer("watch route acme topic:billing <#C07BILL001|b>")
     assert "You need the *admin* role" in refused["text"]
     source_id, secret = webhook_from_answer(admin(vigie, "source add webhook acme"))
     body = json.dumps([
@@ -274,9 +274,9 @@ def test_topic_route_sends_the_card_to_the_product_channel(vigie: VigieApp) -> N
     assert validate_blocks(routed["blocks"], "message") == []
     main, = vigie.standin.messages_in(CHANNEL_ID)
     assert " billing" in reason_of(main["blocks"])
-    listing = vigie.slack.slash_command("mentions topic:billing", user_id=ADMIN_ID).json()
+    listing = vigie.slack.command_answer("mentions topic:billing", user_id=ADMIN_ID)
     assert "refund" in str(listing["blocks"]) and "crashing" not in str(listing["blocks"])
-    bad = vigie.slack.slash_command("mentions topic:weather", user_id=ADMIN_ID).json()
+    bad = vigie.slack.command_answer("mentions topic:weather", user_id=ADMIN_ID)
     assert "`weather` is not a topic" in bad["text"]
     assert "no longer go to" in admin(vigie, "watch unroute acme topic:outage")
     assert "No topic routes" in admin(vigie, "watch routes acme")
@@ -317,7 +317,7 @@ def test_topic_filter_survives_paging(vigie: VigieApp) -> None:
     stored = httpx.post(f"{vigie.url}/ingest/{source_id}", content=body,
                         headers=webhook_headers(secret, body))
     assert stored.json()["stored"] == 15
-    page = vigie.slack.slash_command("mentions topic:payment", user_id=ADMIN_ID).json()
+    page = vigie.slack.command_answer("mentions topic:payment", user_id=ADMIN_ID)
     assert validate_blocks(page["blocks"], "message") == []
     assert sections_saying(page["blocks"], "billing") == 10
     assert "crashing" not in str(page["blocks"])

@@ -128,8 +128,7 @@ def test_install_then_use_in_the_new_workspace(vigie_oauth: VigieApp) -> None:
         assert done.status_code == 200, done.text
         forged = browser.get("/slack/oauth_redirect", params={"code": "x", "state": "forged"})
         assert forged.status_code >= 400
-    reply = vigie.slack.slash_command("help")
-    assert reply.status_code == 200 and "/cm help" in reply.json()["text"]
+    assert "/cm help" in vigie.slack.command_answer("help")["text"]
     workspace = vigie.runtime.workspaces.ensure(NEW_TEAM)
     with transaction(vigie.runtime.sessions) as session:
         do_enqueue(session, workspace_id=workspace.id, kind=KIND_POST, channel="C07NEWCHAN",
@@ -154,5 +153,4 @@ def test_a_team_without_an_installation_is_told_in_its_language(vigie_oauth: Vig
     reply = vigie.slack.slash_command("help")
     assert "Slack n'accepte plus son installation" in reply.text
     install(vigie)
-    reply = vigie.slack.slash_command("help")
-    assert "/cm help" in reply.json()["text"]
+    assert "/cm help" in vigie.slack.command_answer("help")["text"]

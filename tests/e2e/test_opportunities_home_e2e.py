@@ -227,7 +227,7 @@ def test_draft_button_on_the_card_names_slack_s_refusal_in_french(vigie_sqlite: 
                                                                   ) -> None:
     vigie = vigie_sqlite
     _setup(vigie)
-    assert "français" in vigie.slack.slash_command("lang fr").json()["text"]
+    assert "français" in vigie.slack.command_answer("lang fr")["text"]
     (opportunity,) = _ingest(vigie, [ALTERNATIVE])
     vigie.runtime.outbox.flush(wait=True)
     with vigie.runtime.sessions() as session:
@@ -292,7 +292,7 @@ def test_typed_message_survives_a_late_suggestion_until_use_is_pressed(
     FakeLLM(httpserver, "Bonjour ! Acme peut vous aider.", delay=2.0)
     vigie = vigie_llm
     _setup(vigie)
-    assert "en français" in vigie.slack.slash_command("lang fr").json()["text"]
+    assert "en français" in vigie.slack.command_answer("lang fr")["text"]
     (opportunity,) = _ingest(vigie, [ALTERNATIVE])
     view_id, block_id = _open_editor(vigie, opportunity)
     vigie.standin.type_into(view_id, block_id, "text", "Mon propre message.")

@@ -27,7 +27,7 @@ def test_a_button_click_without_user_id_is_refused(vigie_sqlite: VigieApp) -> No
     mention_id = seed(vigie_sqlite, text="Acme refund please")
     reply = vigie_sqlite.slack.block_action("vigie.ignore", value=str(mention_id), user_id="")
     assert reply.status_code == 400
-    assert "ignored" not in str(vigie_sqlite.slack.slash_command(f"show {mention_id}").json())
+    assert "ignored" not in str(vigie_sqlite.slack.command_answer(f"show {mention_id}"))
 
 
 def test_only_an_explicit_none_is_the_local_operator() -> None:
@@ -67,4 +67,4 @@ def test_a_request_while_slack_refuses_the_bot_token_is_answered_in_the_workspac
     assert "réinstaller Vigie" in reply.text
     vigie.standin.restore_token(BOT_TOKEN)
     token.accepted()
-    assert "/cm" in vigie.slack.slash_command("help").json()["text"]
+    assert "/cm" in vigie.slack.command_answer("help")["text"]

@@ -48,7 +48,7 @@ def test_with_one_bot_token_another_workspace_is_refused(vigie: VigieApp) -> Non
         assert reply.status_code == 403, (command, reply.text)
         assert "Our private complaint" not in reply.text
     assert OTHER_TEAM not in _teams(vigie)  # no workspace (with VIGIE_ADMINS) was made for it
-    assert "Our private complaint" in str(vigie.slack.slash_command("mentions").json())
+    assert "Our private complaint" in str(vigie.slack.command_answer("mentions"))
 
 
 @pytest.fixture
@@ -80,15 +80,15 @@ def test_another_workspace_cannot_read_or_touch_our_data(vigie_two_teams: VigieA
     mention_id = seed(vigie, text="Our private complaint about the app")
     assert "secretwatch" in answer_after_ack(vigie, "watch add secretwatch secret", ADMIN_ID)
     theirs = {"team_id": OTHER_TEAM, "user_id": OTHER_ADMIN}
-    listing = vigie.slack.slash_command("mentions", **theirs).json()
+    listing = vigie.slack.command_answer("mentions", **theirs)
     assert "Our private complaint" not in str(listing)
     for command in (f"show {mention_id}", f"assign {mention_id} <@U07CMALICE|a>",
                     f"ignore {mention_id}", f"draft {mention_id} hello"):
-        reply = vigie.slack.slash_command(command, **theirs).json()["text"]
+        reply = vigie.slack.command_answer(command, **theirs)["text"]
         assert f"no mention #{mention_id}" in reply, (command, reply)
-    assert "secretwatch" not in vigie.slack.slash_command("watch list", **theirs).json()["text"]
-    assert "secretwatch" in str(vigie.slack.slash_command("watch list").json())
-    mine = vigie.slack.slash_command("mentions").json()
+    assert "secretwatch" not in vigie.slack.command_answer("watch list", **theirs)["text"]
+    assert "secretwatch" in str(vigie.slack.command_answer("watch list"))
+    mine = vigie.slack.command_answer("mentions")
     assert "Our private complaint" in str(mine)
 
 
@@ -96,8 +96,8 @@ def test_admins_are_per_workspace_with_several_workspaces(vigie_two_teams: Vigie
     vigie = vigie_two_teams
     assert _admins(vigie, TEAM_ID) == {ADMIN_ID}
     assert _admins(vigie, OTHER_TEAM) == {OTHER_ADMIN}  # the plain id is not admin there
-    refused = vigie.slack.slash_command(f"role add <@{ADMIN_ID}|x> admin", team_id=OTHER_TEAM,
-                                        user_id=ADMIN_ID).json()["text"]
+    refused = vigie.slack.command_answer(f"role add <@{ADMIN_ID}|x> admin", team_id=OTHER_TEAM,
+                                         user_id=ADMIN_ID)["text"]
     assert "admin" in refused and ADMIN_ID not in _admins(vigie, OTHER_TEAM)
 
 
