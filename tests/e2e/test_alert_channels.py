@@ -141,7 +141,7 @@ def test_a_watch_moves_out_of_its_archived_channel_with_its_refused_alerts(
     vigie.standin.set_channel("C07NEWPRIV1", is_private=True, is_member=False)
     refused = admin(vigie, "watch channel arch <#C07NEWPRIV1|secret>")
     assert "cannot post in <#C07NEWPRIV1>" in refused  # checked as `watch add` checks
-    viewer = vigie.slack.slash_command("watch channel arch <#C07NEW0001|new>").json()
+    viewer = vigie.slack.command_answer("watch channel arch <#C07NEW0001|new>")
     assert "admin" in viewer["text"].lower() and "now alerts" not in viewer["text"]
 
     moved = admin(vigie, "watch channel arch <#C07NEW0001|new>")
@@ -155,7 +155,7 @@ def test_a_watch_moves_out_of_its_archived_channel_with_its_refused_alerts(
     vigie.runtime.outbox.flush(wait=True, limit=100)
     assert _cards_in(vigie, "C07ARCHIVE1") == ["Mention #1 on Webhook by u-a-1"]
     assert _cards_in(vigie, "C07NEW0001")[-1] == "Mention #4 on Webhook by u-a-4"
-    listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
+    listing = vigie.slack.command_answer("watch list", user_id=ADMIN_ID)
     assert "cannot reach" not in str(listing["blocks"])
     assert "<#C07NEW0001>" in str(listing["blocks"])
     assert "No watch called" not in admin(vigie, "watch channel arch <#C07NEW0001|new>")
@@ -206,5 +206,5 @@ def test_a_refused_route_channel_is_advised_as_a_route(vigie: VigieApp) -> None:
     notes = [m["text"] for m in vigie.standin.messages_in("C07OWN0001")
              if m.get("thread_ts", m["ts"]) != m["ts"]]
     assert any("Posted here instead of <#C07ROUTE01>" in n and advice in n for n in notes), notes
-    listing = vigie.slack.slash_command("watch list", user_id=ADMIN_ID).json()
+    listing = vigie.slack.command_answer("watch list", user_id=ADMIN_ID)
     assert advice in str(listing["blocks"])

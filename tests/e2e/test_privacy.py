@@ -109,10 +109,10 @@ def test_forget_reads_handles_as_typed_not_as_slack_escaped_them(vigie: VigieApp
             "<mailto:ana@mastodon.social|ana@mastodon.social>",
             "@<mailto:bob@mastodon.social|bob@mastodon.social>"]
     for text in sent:
-        done = vigie.slack.slash_command(f"forget {text}", user_id=ADMIN_ID).json()
+        done = vigie.slack.command_answer(f"forget {text}", user_id=ADMIN_ID)
         assert "1 author record(s) and 1 mention(s) deleted" in done["text"], done["text"]
     assert _authors(vigie) == []
-    undone = [vigie.slack.slash_command(f"forget undo {text}", user_id=ADMIN_ID).json()["text"]
+    undone = [vigie.slack.command_answer(f"forget undo {text}", user_id=ADMIN_ID)["text"]
               for text in sent]
     assert [answer.split("`")[1] for answer in undone] == [
         "alice.bsky.social", "marie", "ana@mastodon.social", "bob@mastodon.social"]
@@ -126,7 +126,7 @@ def test_forget_refuses_slack_markup_it_cannot_read_as_a_handle(vigie: VigieApp)
     # suppression of the markup is recorded, and the admin is told so.
     for command_text in ["forget <@U07MARIE01>", "forget undo <@U07MARIE01>",
                          "forget a|b"]:
-        answer = vigie.slack.slash_command(command_text, user_id=ADMIN_ID).json()["text"]
+        answer = vigie.slack.command_answer(command_text, user_id=ADMIN_ID)["text"]
         assert "is not a handle" in answer, answer
     with vigie.runtime.sessions() as session:
         assert session.scalar(select(func.count()).select_from(Forgotten)) == 0

@@ -52,7 +52,7 @@ def _submit(vigie: VigieApp, view_id: str, block_id: str, text: str,
 
 def _draft(vigie: VigieApp, mention_id: int, text: str, version: int,
            user_id: str = USER_ID) -> None:
-    saved = vigie.slack.slash_command(f"draft {mention_id} {text}", user_id=user_id).json()
+    saved = vigie.slack.command_answer(f"draft {mention_id} {text}", user_id=user_id)
     assert f"Draft v{version} saved" in saved["text"], saved
 
 
