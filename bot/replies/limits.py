@@ -127,7 +127,13 @@ def _mastodon_length(text: str) -> int:
     return used + grapheme_count(text[pos:])
 
 
-_SENTENCE_END = regex.compile(r"[.!?…](?:[\"'»”)\]]*)(?=\s|$)")
+_SENTENCE_END = regex.compile(
+    # A Latin full stop ends a sentence only before a space ("3.5", "vigie.app" do not),
+    # like the Devanagari danda, Arabic question mark and Armenian full stop.
+    r"[.!?…।॥؟։][\"'»”)\]]*(?=\s|$)"
+    # Chinese and Japanese write the next sentence straight after "。", "！", "？".
+    r"|[。！？｡][\"'»”’)\]」』）］】〕〉》｣]*"
+)
 _TOKEN = regex.compile(r"\S+\s*")
 _DANGLING = " \t\n,;:-–—(/"
 

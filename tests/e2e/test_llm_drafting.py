@@ -273,6 +273,22 @@ def test_an_answer_cut_at_the_token_limit_keeps_its_sentences_and_says_so(
     assert warning in json.dumps(view, ensure_ascii=False)
 
 
+def test_a_japanese_answer_cut_at_the_token_limit_keeps_its_sentences(
+        vigie_llm: VigieApp, httpserver: HTTPServer) -> None:
+    """Japanese ends its sentences with "。" and no space: the cut answer gave no
+    suggestion at all."""
+    FakeLLM(httpserver, "ご連絡ありがとうございます。ご不便をおかけして申し訳ありません。"
+            "担当者が確認して", finish_reason="length")
+    vigie = vigie_llm
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, seed(vigie))["ts"])
+    vigie.standin.wait_for("views.update", timeout=15)
+    view = vigie.standin.calls("views.update")[-1].args["view"]
+    (suggestion,) = [b for b in view["blocks"] if b.get("block_id") == SUGGESTION_BLOCK]
+    assert suggestion["text"]["text"] == (
+        f"{TAG} ご連絡ありがとうございます。ご不便をおかけして申し訳ありません。")
+    assert "the suggestion was cut off" in json.dumps(view, ensure_ascii=False)
+
+
 def test_an_answer_cut_before_any_full_sentence_is_no_suggestion(
         vigie_llm: VigieApp, httpserver: HTTPServer) -> None:
     FakeLLM(httpserver, "Hi Ana, we have escalated this and they will refund the",

@@ -10,6 +10,7 @@ from bot.replies.limits import (
     NETWORK_LIMITS,
     URL_LENGTH,
     fits,
+    last_full_sentence,
     limit_for,
     measure,
     trim_to_limit,
@@ -125,6 +126,33 @@ def test_trim_prefers_sentence_end() -> None:
     text = "Thanks for your message. We are looking into it right now and will come back."
     trimmed = trim_to_limit(text, 40)
     assert trimmed == "Thanks for your message."
+
+
+@pytest.mark.parametrize(
+    ("text", "kept"),
+    [
+        ("We are on it. They will refund the", "We are on it."),
+        ("Version 3.5 is out and", ""),
+        ("ご連絡ありがとうございます。担当者が確認して", "ご連絡ありがとうございます。"),
+        ("本当ですか！？確認します。担当", "本当ですか！？確認します。"),
+        ("感谢您的反馈！我们会尽快处理。请您", "感谢您的反馈！我们会尽快处理。"),
+        ("「承知しました。」担当者が", "「承知しました。」"),
+        ("ｺﾞ連絡ｱﾘｶﾞﾄｳ｡担当", "ｺﾞ連絡ｱﾘｶﾞﾄｳ｡"),
+        ("धन्यवाद। हम इसे देख रहे", "धन्यवाद।"),
+        ("هل جربت إعادة التشغيل؟ سنقوم", "هل جربت إعادة التشغيل؟"),
+        ("Շնորհակալություն։ Մենք", "Շնորհակալություն։"),
+    ],
+    ids=["latin", "decimal", "japanese", "exclamation-question", "chinese", "bracket",
+         "halfwidth", "hindi", "arabic", "armenian"],
+)
+def test_last_full_sentence(text: str, kept: str) -> None:
+    assert last_full_sentence(text) == kept
+
+
+def test_trim_prefers_a_cjk_sentence_end() -> None:
+    thanks, sorry = "ご連絡ありがとうございます。", "ご不便をおかけして申し訳ありません。"
+    text = (thanks + sorry) * 5
+    assert trim_to_limit(text, 100, "x") == thanks + sorry + thanks  # 92 of 100 on X
 
 
 def test_trim_at_word_boundary_with_ellipsis() -> None:
