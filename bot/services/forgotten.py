@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 from bot.net.errors import SourceConfigError
 from bot.sources.base import FetchedMention, byline
 from bot.sources.handles import CASE_SENSITIVE
+from bot.text_hygiene import clean_name
 from storage.bulk import one_of
 from storage.claims import advisory_lock
 from storage.models_privacy import ForgetKey, Forgotten, PurgedPost
@@ -77,8 +78,10 @@ def hold_for_forget(session: Session, workspace_id: int) -> None:
 def bare_handle(handle: str) -> str:
     """``handle`` without what the networks write in front of a name: ``@`` (X, Mastodon,
     Bluesky) or Reddit's ``u/`` and ``/u/`` (its API authors are stored ``u/name``, its
-    feeds' ``/u/name``); its case kept. ``@alice@mastodon.social`` keeps its instance."""
-    text = handle[:MAX_HANDLE].strip()
+    feeds' ``/u/name``); its case kept. ``@alice@mastodon.social`` keeps its instance.
+    Invisible characters are dropped as they were from the authors' handles (``clean_name``):
+    a handle copied from a card or the terminal may hold zero-width spaces."""
+    text = clean_name(handle)[:MAX_HANDLE]
     for prefix in ("/u/", "u/"):
         if text[:len(prefix)].lower() == prefix:
             return text[len(prefix):]

@@ -19,9 +19,12 @@ _CHANNEL = re.compile(r"<#([A-Z0-9]+)(?:\|([^>]*))?>")
 _SPECIAL = re.compile(r"<!(here|channel|everyone)(?:\|[^>]*)?>")
 _SUBTEAM = re.compile(r"<!subteam\^[A-Z0-9]+(?:\|([^>]*))?>")
 _EMOJI = re.compile(r":([a-z][a-z0-9_+\-]*):")
-_BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
-_ITALIC = re.compile(r"(?<![\w_])_([^_\n]+)_(?![\w_])")
-_CODE = re.compile(r"```\n?|`")
+# A marker followed by a zero-width space is a character of a name (``unformat``), not a
+# marker: it is kept, and the space removed last.
+_BOLD = re.compile(r"(?<![\w*])\*(?!\u200b)([^*\n]+)\*(?![\w*\u200b])")
+_ITALIC = re.compile(r"(?<![\w_])_(?!\u200b)([^_\n]+)_(?![\w_\u200b])")
+_CODE = re.compile(r"```\n?|`(?!\u200b)")
+_UNFORMATTED = re.compile(r"([*_~`])\u200b")
 
 EMOJI_TEXT = {
     "red_circle": "(-)", "white_circle": "(=)", "large_green_circle": "(+)",
@@ -50,6 +53,8 @@ def mrkdwn_to_plain(text: str, zone: tzinfo = UTC) -> str:
     text = _BOLD.sub(r"\1", text)
     text = _ITALIC.sub(r"\1", text)
     text = _CODE.sub("", text)
+    # Copied from the terminal, ``ana_<U+200B>lopez`` would name nobody.
+    text = _UNFORMATTED.sub(r"\1", text)
     text = re.sub(r"[ \t]{2,}", " ", text)
     text = "\n".join(line.strip() for line in text.split("\n"))
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")

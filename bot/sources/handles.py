@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 
 from bot.sources import bluesky, hackernews, mastodon, reddit, x
+from bot.text_hygiene import clean_name
 
 
 class HandleError(ValueError):
@@ -103,6 +104,9 @@ names (feeds, webhooks) included, case says nothing about who wrote."""
 
 def stored_handle(network: str, text: str) -> str:
     """The stored form of ``text`` on ``network``; networks without a rule (RSS feeds,
-    webhooks: their authors are free text) keep it as typed."""
+    webhooks: their authors are free text) keep it as typed. Invisible characters go first,
+    as they went from the authors' handles (``clean_name``): a handle copied from a Slack
+    card or the terminal may carry the zero-width spaces that keep ``_`` from formatting."""
+    text = clean_name(text)
     form = STORED_FORMS.get(network)
-    return form(text) if form else text.strip()
+    return form(text) if form else text
