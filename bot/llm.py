@@ -173,6 +173,32 @@ class _SecretLike(Protocol):
     def get_secret_value(self) -> str: ...
 
 
+def checked_api_key(api_key: str | None) -> str:
+    """``api_key`` stripped ("" for none); ValueError naming VIGIE_LLM_API_KEY when it holds
+    a character an HTTP header cannot carry. The settings check it with this too."""
+    key = (api_key or "").strip()
+    # Checked here so httpx never builds an error message that quotes the header value.
+    if key and not all(33 <= ord(ch) < 127 for ch in key):
+        raise ValueError("The LLM API key contains invalid characters (check VIGIE_LLM_API_KEY)")
+    return key
+
+
+def checked_base_url(base_url: str) -> httpx.URL:
+    """``base_url`` as an http(s) URL with a host; ValueError naming VIGIE_LLM_BASE_URL
+    otherwise (``localhost:11434/v1`` reads as the scheme ``localhost``). The settings check
+    it with this too."""
+    try:
+        url = httpx.URL(base_url.strip())
+    except httpx.InvalidURL:
+        url = httpx.URL("invalid:")
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ValueError(
+            "The LLM base URL must look like https://host/v1 or http://localhost:11434/v1 "
+            "(check VIGIE_LLM_BASE_URL)"
+        )
+    return url
+
+
 class LLMClient:
     """Synchronous client for an OpenAI-compatible chat-completions API.
 
@@ -207,26 +233,13 @@ class LLMClient:
             raise ValueError("max_retries must be >= 0")
         if timeout <= 0:
             raise ValueError("timeout must be > 0")
-        key = (api_key or "").strip()
-        # Checked here so httpx never builds an error message that quotes the header value.
-        if key and not all(33 <= ord(ch) < 127 for ch in key):
-            raise ValueError(
-                "The LLM API key contains invalid characters (check VIGIE_LLM_API_KEY)"
-            )
+        key = checked_api_key(api_key)
         self._api_key = key
         self.model = model
         self.timeout = float(timeout)
         self.max_retries = max_retries
         self._sleep = sleep
-        try:
-            self._base = httpx.URL(base_url)
-        except httpx.InvalidURL:
-            self._base = httpx.URL("invalid:")
-        if self._base.scheme not in ("http", "https") or not self._base.host:
-            raise ValueError(
-                "The LLM base URL must look like https://host/v1 or http://localhost:11434/v1 "
-                "(check VIGIE_LLM_BASE_URL)"
-            )
+        self._base = checked_base_url(base_url)
         self.base_url = _display_url(self._base)
         headers = {"Accept": "application/json", "User-Agent": "vigie-llm/1"}
         if key:
