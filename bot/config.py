@@ -184,6 +184,24 @@ class Settings(BaseSettings):
                              f"or off, not {value[:40]!r}") from None
         return text
 
+    @field_validator("llm_base_url")
+    @classmethod
+    def _check_llm_base_url(cls, value: str | None) -> str | None:
+        from bot.llm import checked_base_url
+
+        if value is not None:
+            checked_base_url(value)  # the LLM client's own check: one rule for both
+        return value
+
+    @field_validator("llm_api_key")
+    @classmethod
+    def _check_llm_api_key(cls, value: SecretStr | None) -> SecretStr | None:
+        from bot.llm import checked_api_key
+
+        if value is not None:
+            checked_api_key(value.get_secret_value())
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _check_log_level(cls, value: str) -> str:

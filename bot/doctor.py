@@ -185,8 +185,11 @@ def _llm_check(settings: Settings) -> Check:
     if not settings.llm_base_url and not settings.llm_model:
         return Check("llm", SKIP, "VIGIE_LLM_BASE_URL / VIGIE_LLM_MODEL not set (optional): "
                      "drafts use templates")
-    client = from_config(settings.llm_base_url, settings.llm_api_key, settings.llm_model,
-                         timeout=10, max_retries=0)
+    try:
+        client = from_config(settings.llm_base_url, settings.llm_api_key, settings.llm_model,
+                             timeout=10, max_retries=0)
+    except ValueError as err:  # the message names the variable to fix
+        return Check("llm", FAIL, str(err))
     if client is None:
         return Check("llm", FAIL, "set both VIGIE_LLM_BASE_URL and VIGIE_LLM_MODEL")
     try:

@@ -1,0 +1,52 @@
+"""A malformed LLM setting stops `vigie run` with one line naming the variable, and
+`vigie doctor` says what to fix, as the README promises, instead of a traceback: a base URL
+without its scheme (``localhost:11434/v1``) and an API key with a character no HTTP header
+carries."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.doctor import FAIL, _llm_check
+from tests.bot.test_cli import vigie
+
+URL_LINE = ("VIGIE_LLM_BASE_URL: The LLM base URL must look like https://host/v1 or "
+            "http://localhost:11434/v1 (check VIGIE_LLM_BASE_URL)")
+KEY_LINE = ("VIGIE_LLM_API_KEY: The LLM API key contains invalid characters "
+            "(check VIGIE_LLM_API_KEY)")
+CASES = [({"VIGIE_LLM_BASE_URL": "localhost:11434/v1", "VIGIE_LLM_MODEL": "llama3"}, URL_LINE),
+         ({"VIGIE_LLM_BASE_URL": "http://127.0.0.1:9/v1", "VIGIE_LLM_MODEL": "m",
+           "VIGIE_LLM_API_KEY": "sk-clé"}, KEY_LINE)]
+
+
+@pytest.mark.parametrize(("env", "line"), CASES)
+def test_run_stops_with_one_line_naming_the_setting(
+        tmp_path: Path, env: dict[str, str], line: str) -> None:
+    # A port nothing else listens on, should `run` get as far as listening.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = vigie(tmp_path, "run", PORT=str(port), **env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"Configuration error: {line}"]
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(("env", "line"), CASES)
+def test_doctor_says_which_setting_to_fix(
+        tmp_path: Path, env: dict[str, str], line: str) -> None:
+    result = vigie(tmp_path, "doctor", **env)
+    assert result.returncode == 1
+    assert result.stdout.splitlines()[1].split(None, 2) == ["configuration", "FAIL", line]
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_the_llm_check_fails_on_settings_built_without_validation() -> None:
+    settings = Settings.model_construct(llm_base_url="localhost:11434/v1", llm_model="m",
+                                        llm_api_key=None)
+    check = _llm_check(settings)
+    assert (check.status, check.detail) == (FAIL, URL_LINE.split(": ", 1)[1])
