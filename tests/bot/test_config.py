@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
+
+ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
 
 
 @pytest.fixture(autouse=True)
@@ -142,3 +146,11 @@ def test_a_postgres_url_must_name_its_database_in_its_path_or_dbname() -> None:
                 "postgresql+psycopg://vigie@db.internal/?dbname=vigie",
                 "postgresql+psycopg:///vigie?host=/var/run/postgresql"):
         assert load_settings(database_url=url).database_url == url
+
+
+def test_env_example_documents_every_setting() -> None:
+    # The README sends readers to .env.example for every variable.
+    lines = ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+    documented = {line.lstrip("# ").split("=", 1)[0] for line in lines if "=" in line}
+    assert sorted(str(field.validation_alias) for field in Settings.model_fields.values()
+                  if str(field.validation_alias) not in documented) == []
