@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from bot.console_notifier import ConsoleNotifier
 from bot.messages.delivery import OutgoingMessage
 from bot.messages.permalink import card_permalink
+from bot.slack.escape import escape_name
 from bot.slack.plaintext import blocks_to_plain, mrkdwn_to_plain
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -54,3 +55,9 @@ def test_console_messages_have_no_slack_permalink() -> None:
     assert card_permalink("C0SOCIAL1", ts) is None
     assert card_permalink("C0SOCIAL1", "1796530758.000100") == (
         "https://slack.com/archives/C0SOCIAL1/p1796530758000100")
+
+
+def test_names_keep_their_formatting_characters_without_the_invisible_space() -> None:
+    # As escape_name writes a name into a card: each marker followed by a zero-width space.
+    text = "*Author:* " + escape_name("*Boss* ana_lopez `x` ~y~") + " said _hi_"
+    assert mrkdwn_to_plain(text) == "Author: *Boss* ana_lopez `x` ~y~ said hi"
