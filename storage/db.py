@@ -18,7 +18,7 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeGuard
 
@@ -26,6 +26,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.models_base import INTEGER_MAX
 from storage.secret_box import INFO_KEY, SecretBox
 
 log = logging.getLogger(__name__)
@@ -138,11 +139,37 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def fits_integer(value: int) -> bool:
+    """Whether an INTEGER column can hold ``value``: PostgreSQL refuses a statement comparing
+    one with a larger number (integer out of range) where SQLite finds nothing."""
+    return -INTEGER_MAX - 1 <= value <= INTEGER_MAX
+
+
+def integer_ids(ids: Iterable[int]) -> list[int]:
+    """The ids of ``ids`` a row can have (``fits_integer``), for an ``IN`` list: the others,
+    typed or forged, are unknown like any id no row has."""
+    return [value for value in ids if fits_integer(value)]
+
+
+class VigieSession(Session):
+    """A session whose ``get`` finds nothing for an id no INTEGER column can hold."""
+
+    def get(self, entity: Any, ident: Any, **kwargs: Any) -> Any:
+        """``Session.get``, or None for an int key no INTEGER column holds (``fits_integer``;
+        no table has a BIGINT key): such an id typed in a command or carried by an old or
+        forged button is unknown like any other, where PostgreSQL would refuse the
+        statement. The look-ups by id of commands, buttons, modals, the CLI and webhooks go
+        through here, so none of them has to bound the id itself."""
+        if isinstance(ident, int) and not fits_integer(ident):
+            return None
+        return super().get(entity, ident, **kwargs)
+
+
 def make_session_factory(engine: Engine, secret_box: SecretBox | None = None
                          ) -> sessionmaker[Session]:
     """A session factory whose objects stay readable after commit; its sessions carry
     ``secret_box`` (see ``storage.secret_box.box_of``) to read and write secrets."""
-    return sessionmaker(bind=engine, expire_on_commit=False,
+    return sessionmaker(bind=engine, class_=VigieSession, expire_on_commit=False,
                         info={INFO_KEY: secret_box or SecretBox()})
 
 

@@ -14,6 +14,9 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
+INTEGER_MAX = 2**31 - 1
+"""The largest value an INTEGER column holds (PostgreSQL's 4-byte integer): every id."""
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware UTC (the only clock the models use)."""

@@ -446,7 +446,9 @@ def _listing(conn: Connection, workspace_id: int, filters: MentionFilter,
             else:  # a wide window: the walk's listing statement bounds the ids itself
                 params["probe"] = SINCE_PROBE
     if filters.before_id is not None:
-        params["before"] = filters.before_id
+        # A forged More button's cursor past every id (no INTEGER holds it) lists from the
+        # newest, as no cursor does: PostgreSQL would refuse to compare ids with it.
+        params["before"] = min(filters.before_id, MAX_ID)
     if text_query is not None and fts5_query(text_query) is None:
         return _by_fields(conn, params, text_query, limit)
     if text_query is None:

@@ -312,10 +312,9 @@ def _drafter_account(sessions: sessionmaker[Session], workspace_id: int, actor: 
     if users is None or not actor.user_id:
         return None
     with sessions() as session:
-        row = session.execute(select(Opportunity.assignee_user_id).where(
-            Opportunity.id == opportunity_id,
-            Opportunity.workspace_id == workspace_id)).first()
-        if row is None or row[0] is not None or not assignees.self_check_asks_slack(
+        row = session.get(Opportunity, opportunity_id)  # get: an id past INTEGER is none
+        if row is None or row.workspace_id != workspace_id or row.assignee_user_id is not None \
+                or not assignees.self_check_asks_slack(
                 session, workspace_id, actor, Role.AGENT):
             return None
     return assignees.check_account(users, actor.user_id)

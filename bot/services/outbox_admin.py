@@ -18,7 +18,7 @@ from bot.services.outbox import (
     card_ts,
     repost_lost_card,
 )
-from storage.db import transaction
+from storage.db import integer_ids, transaction
 from storage.models import Mention, OutboxMessage, OutboxStatus, Workspace, utcnow
 from storage.models_outbox import OutboxPause
 
@@ -157,7 +157,7 @@ def do_retry_failed(sessions: sessionmaker[Session], *, ids: Iterable[int] = (),
         else:
             wanted = sorted(set(ids))
             found = {row.id: row for row in session.scalars(
-                select(OutboxMessage).where(OutboxMessage.id.in_(wanted)))}
+                select(OutboxMessage).where(OutboxMessage.id.in_(integer_ids(wanted))))}
             rows = []
             for row_id in wanted:
                 row = found.get(row_id)

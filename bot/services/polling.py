@@ -46,7 +46,7 @@ from bot.services.secrets import (
 from bot.sources.base import FetchResult
 from bot.sources.registry import POLLABLE_KINDS, get_source, parse_config
 from storage.claims import QueryT, skip_locked
-from storage.db import transaction
+from storage.db import integer_ids, transaction
 from storage.db_errors import is_transient
 from storage.models import SourceRow, Watch, Workspace, utcnow
 from storage.search_index import index_pending
@@ -189,7 +189,7 @@ def _pollable(query: QueryT, *, now: datetime, only_ids: Sequence[int] | None,
     if not force:
         query = query.where(SourceRow.next_poll_at <= now)
     if only_ids is not None:
-        query = query.where(SourceRow.id.in_(list(only_ids)))
+        query = query.where(SourceRow.id.in_(integer_ids(only_ids)))
     return query
 
 
@@ -344,7 +344,7 @@ def why_not_polled(sessions: sessionmaker[Session], source_ids: Sequence[int], *
             select(SourceRow, Watch.paused, Workspace.uninstalled_at)
             .join(Watch, Watch.id == SourceRow.watch_id)
             .join(Workspace, Workspace.id == Watch.workspace_id)
-            .where(SourceRow.id.in_(list(source_ids))))}
+            .where(SourceRow.id.in_(integer_ids(source_ids))))}
     reasons = {}
     for source_id in source_ids:
         row, watch_paused, uninstalled_at = found.get(source_id, (None, False, None))

@@ -579,9 +579,9 @@ def _unowned(session: Session, workspace_id: int, mention_id: int) -> bool:
     """Whether the mention exists and nobody owns it: a draft would make the drafter its
     assignee, so Slack is asked about them (before the transaction: no row lock held over
     a network call). An owner is never taken away, so one seen here is still there."""
-    row = session.execute(select(Mention.assignee_user_id).where(
-        Mention.id == mention_id, Mention.workspace_id == workspace_id)).first()
-    return row is not None and row[0] is None
+    mention = session.get(Mention, mention_id)  # get: an id past INTEGER is no mention
+    return mention is not None and mention.workspace_id == workspace_id \
+        and mention.assignee_user_id is None
 
 
 def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
