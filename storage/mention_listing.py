@@ -33,9 +33,11 @@ from sqlalchemy.exc import OperationalError
 from bot.matching.query import handle_key, handle_matches
 from storage import search_index
 from storage.models import TOPIC_BITS, Author, Mention, Watch
+from storage.models_base import INTEGER_MAX
 from storage.models_watches import MentionWatch
 
-MAX_ID = 2**31 - 1  # mentions.id is an INTEGER column
+MAX_ID = INTEGER_MAX
+"""A cursor past every mention id (mentions.id is an INTEGER column)."""
 
 _M = Mention.__table__.c
 _A = Author.__table__.c

@@ -59,6 +59,7 @@ from storage.bulk import hold_watch, insert_mentions, one_of, upsert_authors
 from storage.db_errors import bound_lock_waits, is_refused_item, is_size_bound
 from storage.dialect import is_postgresql
 from storage.models import Mention, MentionStatus, OutboxMessage, Watch, Workspace
+from storage.models_base import INTEGER_MAX
 from storage.models_competitors import WATCH_COMPETITOR
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ MAX_TEXT = 40_000
 MAX_CONTEXT = 500
 MAX_EXTERNAL_ID = 500
 MAX_SKIPPED_SHOWN = 5
-MAX_REACH = 2**31 - 1
+MAX_REACH = INTEGER_MAX
 """A mention's reach is an INTEGER column: a follower count beyond it (a bad source) is capped."""
 
 

@@ -33,8 +33,6 @@ from storage.search_index import index_pending
 log = logging.getLogger(__name__)
 
 _UNKNOWN_SECRET = secrets.token_bytes(32)
-_MAX_SOURCE_ID = 2**31 - 1  # sources.id is an INTEGER column
-"""What a request to an unknown source id is checked against (see do_ingest_webhook)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,9 +215,8 @@ def _ingest_webhook(
     signature: str | None, timestamp: str | None, give_up: _GiveUp,
 ) -> WebhookResult:
     with sessions() as session:
-        # Past sources.id's INTEGER range, PostgreSQL refuses the id itself (a 500): such
-        # an id is unknown as any other is.
-        row = session.get(SourceRow, source_id) if source_id <= _MAX_SOURCE_ID else None
+        # An id past sources.id's INTEGER range is unknown as any other (VigieSession.get).
+        row = session.get(SourceRow, source_id)
         known = paused = False
         secret: str | bytes = _UNKNOWN_SECRET
         network = DEFAULT_NETWORK
