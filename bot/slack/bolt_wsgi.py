@@ -7,7 +7,9 @@
 * slack_bolt 1.30 parses any form body containing the word "payload" as an interactivity
   payload; a slash command like `/cm mentions payload` then has an empty body and is
   dropped. We re-parse such bodies as the plain form they are (the signature is still
-  checked by Bolt on the untouched raw body).
+  checked by Bolt on the untouched raw body), and so does the copy of the request Bolt
+  makes for a lazy listener, which it re-parses from the raw body
+  (:class:`SlashCommandSafeRequest`).
 
 The body itself is capped by :mod:`bot.web` before it gets here.
 """
@@ -17,12 +19,12 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
-from slack_bolt.context import BoltContext
 from slack_bolt.request.internals import build_context
 from slack_sdk.signature import SignatureVerifier
 
@@ -40,8 +42,25 @@ def repair_slash_command_body(request: BoltRequest) -> BoltRequest:
     form = dict(parse_qsl(raw, keep_blank_values=True))
     if "command" in form and "payload" not in form:
         request.body = form
-        request.context = build_context(BoltContext({}), form)
+        # Added to, not replaced: a lazy listener's copy carries the authorization's context.
+        request.context = build_context(request.context, form)
     return request
+
+
+class SlashCommandSafeRequest(BoltRequest):
+    """A Bolt request repaired by :func:`repair_slash_command_body`, and whose copy is too.
+
+    Bolt hands a lazy listener a copy made by :meth:`to_copyable`, which parses the raw
+    body again: unrepaired, a `/cm` answered past the ack budget reached its lazy listener
+    with no command (and the user got no answer)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        repair_slash_command_body(self)
+
+    def to_copyable(self) -> BoltRequest:
+        """Bolt's copy of the request, repaired."""
+        return repair_slash_command_body(super().to_copyable())
 
 
 def _error(status: int, message: str) -> BoltResponse:
@@ -71,10 +90,10 @@ class VigieSlackRequestHandler(SlackRequestHandler):
                      len(raw))
             return _error(401, "invalid request")
         try:
-            bolt_request = BoltRequest(body=body, query=request.query_string, headers=headers)
+            bolt_request = SlashCommandSafeRequest(body=body, query=request.query_string,
+                                                   headers=headers)
             if not isinstance(bolt_request.body, dict):
                 raise TypeError("the body is not a JSON object")
-            bolt_request = repair_slash_command_body(bolt_request)
         except _MALFORMED as err:
             log.warning("refused a malformed Slack request (%s, %d bytes)",
                         type(err).__name__, len(raw))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
 
+import handlers.commands as commands
 from bot.i18n import SUPPORTED_LANGUAGES, catalogue
 from bot.sources.registry import SOURCES
 from handlers.commands.registry import REGISTRY, Verbs
@@ -65,10 +67,24 @@ def test_unclosed_quote_gets_a_specific_error(vigie_sqlite: VigieApp) -> None:
     assert "a quote is not closed" in body["text"]
 
 
-def test_command_mentioning_payload_is_handled(vigie_sqlite: VigieApp) -> None:
+@pytest.mark.parametrize("topic", ["payload", "payload=1", "payload%3d1"])
+def test_command_mentioning_payload_is_handled(vigie_sqlite: VigieApp, topic: str) -> None:
     # slack_bolt alone drops form bodies containing the word "payload" (see bot.slack.bolt_wsgi).
-    body = vigie_sqlite.slack.command_answer("help payload")
-    assert "There is no `/cm payload`" in body["text"]
+    body = vigie_sqlite.slack.command_answer(f"help {topic}")
+    assert f"There is no `/cm {topic}`" in body["text"]
+
+
+@pytest.mark.parametrize("topic", ["payload", "payload=1"])
+def test_command_mentioning_payload_is_answered_past_the_ack_budget(
+        vigie: VigieApp, monkeypatch: pytest.MonkeyPatch, topic: str) -> None:
+    """Acknowledged empty, the answer goes through the lazy listener, which gets its own
+    copy of the request: that copy, too, must be read as the slash command it is."""
+    monkeypatch.setattr(commands, "ACK_BUDGET_SECONDS", 0.0)
+    response = vigie.slack.slash_command(f"help {topic}")
+    assert response.status_code == 200 and not response.content
+    url = parse_qs(response.request.content.decode())["response_url"][0]
+    vigie.standin.wait_until(lambda standin: bool(standin.responses(url)), timeout=15.0)
+    assert f"There is no `/cm {topic}`" in vigie.standin.responses(url)[0]["text"]
 
 
 def test_health_endpoints(vigie_sqlite: VigieApp) -> None:
