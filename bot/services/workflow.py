@@ -130,14 +130,29 @@ class Outcome:
 
     def message(self, language: str) -> str:
         """The confirmation in ``language``."""
-        text = t(language, self.message_key, **{
-            name: t(language, value) if isinstance(value, Term)
-            else network_name(value.name, language) if isinstance(value, NetworkName) else value
-            for name, value in self.params.items()})
+        text = t(language, self.message_key, **_shown_params(language, self.params))
         if self.follow_up is not None:
             text += " " + t(language, "workflow.follow_up_redirect", follow_up=self.follow_up,
                             id=self.mention_id)
         return text
+
+
+def _shown_params(language: str, params: dict[str, Any]) -> dict[str, Any]:
+    return {name: t(language, value) if isinstance(value, Term)
+            else network_name(value.name, language) if isinstance(value, NetworkName) else value
+            for name, value in params.items()}
+
+
+def person_shown(users: UserDirectory | None, who: str | None) -> Any:
+    """How to name the person ``who`` (a Slack id) to a user: by the name Slack gives them
+    (``users``, when there is one), else as a user reference; someone unnamed (the local
+    operator, or nobody recorded) as they are recorded, or "someone". Asks Slack: call it
+    outside any transaction."""
+    if not who or not USER_ID.fullmatch(who):
+        return who or Term("workflow.someone")
+    account = users.account(who) if users is not None else None
+    return account.name if account is not None and account.found and account.name \
+        else Mrkdwn(f"<@{who}>")
 
 
 def text_hash(text: str) -> str:
@@ -170,12 +185,7 @@ class EditorOutdated(StaleDraft):
         """Show the person by the name Slack gives them (``users``, when there is one),
         else as a user reference; asked outside any transaction."""
         param, who = self.person
-        if not USER_ID.fullmatch(who):  # the local operator ("cli"), or nobody recorded
-            self.params[param] = who or Term("workflow.someone")
-            return
-        account = users.account(who) if users is not None else None
-        self.params[param] = (account.name if account is not None and account.found
-                              and account.name else Mrkdwn(f"<@{who}>"))
+        self.params[param] = person_shown(users, who)
 
 
 @dataclass(frozen=True, slots=True)
