@@ -127,10 +127,14 @@ class Outcome:
     params: dict[str, Any] = field(default_factory=dict)
     follow_up: int | None = None
     """The follow-up whose id the user named (the action went to its case's mention)."""
+    notes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """Further sentences of the confirmation (catalogue key, parameters), in order."""
 
     def message(self, language: str) -> str:
         """The confirmation in ``language``."""
         text = t(language, self.message_key, **_shown_params(language, self.params))
+        for key, params in self.notes:
+            text += " " + t(language, key, **_shown_params(language, params))
         if self.follow_up is not None:
             text += " " + t(language, "workflow.follow_up_redirect", follow_up=self.follow_up,
                             id=self.mention_id)
@@ -537,7 +541,9 @@ def do_save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Act
     ``based_on``: what the draft editor showed when it opened. If another version was
     saved since, or the mention approved, nothing is saved (``EditorOutdated``, naming who
     did it and carrying the current draft). Without it (a `/cm draft` command, an editor
-    opened before editors recorded it), the text replaces whatever is there."""
+    opened before editors recorded it), the text replaces whatever is there, and the
+    confirmation says whose version it replaced (saved by someone else) and whose approval
+    it withdrew."""
     text = text.strip()
     if not text:
         raise ServiceError("workflow.empty_draft")
@@ -545,14 +551,17 @@ def do_save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Act
         raise ServiceError("workflow.draft_too_long", limit=str(MAX_DRAFT))
     account = drafter_account(sessions, workspace_id, actor, mention_id, users)
     try:
-        return _save_draft(sessions, workspace_id, actor, mention_id, text, origin,
-                           link_allowlist, account, answering, based_on)
+        outcome = _save_draft(sessions, workspace_id, actor, mention_id, text, origin,
+                              link_allowlist, account, answering, based_on)
     except EditorOutdated as err:
         err.name_person(users)
         raise
     except IntegrityError:
         # Someone saved a draft of this mention at the same moment.
         raise ServiceError("workflow.conflict", id=str(mention_id)) from None
+    for _key, params in outcome.notes:
+        params["who"] = person_shown(users, params["who"])
+    return outcome
 
 
 def drafter_account(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
@@ -603,6 +612,22 @@ def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         rule = _check(session, workspace_id, actor, "draft", mention)
         if based_on is not None:
             _check_base(session, mention, based_on)
+        notes: list[tuple[str, dict[str, Any]]] = []
+        replaced = latest_draft(session, mention.id)
+        if based_on is None and replaced is not None \
+                and replaced.author_user_id != actor.user_id:
+            # An explicit command overwrites on purpose, but its writer hears whose newer
+            # version they replaced (the editor refuses that instead: _check_base).
+            notes.append(("workflow.draft_replaced",
+                          {"version": replaced.version, "who": replaced.author_user_id}))
+        if mention.status == S.APPROVED.value:
+            standing = session.scalar(select(Approval).where(
+                Approval.mention_id == mention.id, Approval.decision == APPROVED_DECISION)
+                .order_by(Approval.id.desc()).limit(1))
+            if standing is not None:
+                notes.append(("workflow.draft_withdrew_approval",
+                              {"version": standing.draft_version,
+                               "who": standing.approver_user_id}))
         values: dict[str, Any] = {}
         if check_drafter(session, workspace_id, actor, mention, account):
             # The drafter takes the mention: whom Assign would refuse may not take it so.
@@ -633,6 +658,7 @@ def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
                               detail={"version": version, "origin": origin.value,
                                       "risk": risk.level}, note=note, **values)
         outcome.params.update(version=version, risk=Term(f"risk_level.{risk.level}"))
+        outcome.notes.extend(notes)
         return outcome
 
 
