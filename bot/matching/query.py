@@ -611,6 +611,12 @@ def is_quoted(piece: str) -> bool:
 # Parser
 
 
+def _letters(words: Sequence[Word]) -> int:
+    """The letters typed in ``words`` (their ``#``, ``@`` and ``&`` marks left out): what a
+    prefix's minimum length counts."""
+    return sum(len(w.token.lstrip("#@&")) for w in words)
+
+
 class _Parser:
     def __init__(self, text: str, networks: frozenset[str], stored: bool = False) -> None:
         self.text = text
@@ -722,9 +728,10 @@ class _Parser:
         if self.terms > MAX_TERMS:
             raise self.error("too_many_terms", tok, limit=MAX_TERMS)
 
-    def words_of(self, chunk: str, tok: _Tok, at: int) -> list[Word]:
+    def words_of(self, chunk: str, tok: _Tok, at: int, anchored: int = 0) -> list[Word]:
         """The words one whitespace-free chunk (at ``at`` in the text) stands for (trailing
-        ``*`` = prefix)."""
+        ``*`` = prefix). ``anchored``: the letters of the phrase's words before the chunk,
+        which anchor its prefix too."""
         star = chunk.rstrip("*").find("*")
         # Word splitting would drop a '*' elsewhere ("*anne" searched "anne", "pa*nne" the
         # phrase "pa nne"): refused as typed, kept as it always read in a stored query.
@@ -737,7 +744,7 @@ class _Parser:
         if prefix and words:
             # The letters typed before '*', all its words' ("東京駅*", "v2.0*" are the
             # phrases 東 京 駅*, v2 0*): those before the last anchor its prefix as well.
-            if sum(len(w.token.lstrip("#@&")) for w in words) < MIN_PREFIX_LENGTH:
+            if anchored + _letters(words) < MIN_PREFIX_LENGTH:
                 raise self.error("prefix_too_short", tok, limit=MIN_PREFIX_LENGTH)
             words[-1] = Word(words[-1].token, prefix=True)
         return words
@@ -755,7 +762,8 @@ class _Parser:
         joined = False  # the previous chunk ended with "&" ("at& t", "at & t")
         for chunk in re.finditer(r"\S+", tok.text[1:-1]):
             text = chunk.group()
-            found = self.words_of(text, tok, tok.pos + 1 + chunk.start())
+            # A quoted "c++ a*" is the phrase "c++a*" reads as (str renders it so).
+            found = self.words_of(text, tok, tok.pos + 1 + chunk.start(), _letters(words))
             if (found and words and (joined or text.startswith("&"))
                     and found[0].token[0] not in "#@&"):
                 # The "&" of "at &t" and "at & t" joins the words as in "at&t" (the text

@@ -121,8 +121,13 @@ def test_a_prefix_counts_every_letter_typed_before_its_star() -> None:
     assert parse_query("3.1*").root == Phrase((Word("3"), Word("1", prefix=True)))
     assert parse_query("v2.0*").root == Phrase((Word("v2"), Word("0", prefix=True)))
     assert parse_query('"東京*"').root == Phrase((Word("東"), Word("京", prefix=True)))
-    for short in ("東*", "a*", "#a*", '"x 東*"'):
+    for short in ("東*", "a*", "#a*", '"東*"'):
         assert "prefix too short" in error_of(short).message, short
+    # In a phrase the words before anchor the prefix: '"x 東*"' is how "x東*" is written
+    # back (str), so it reads the same.
+    assert parse_query('"x 東*"').root == parse_query("x東*").root == \
+        Phrase((Word("x"), Word("東", prefix=True)))
+    assert parse_query('"c++ a*"').root == Phrase((Word("c++"), Word("a", prefix=True)))
 
 
 def test_fields() -> None:
