@@ -27,7 +27,7 @@ def approve_button(blocks: list[dict[str, Any]]) -> dict[str, Any]:
 
 def next_response(vigie: VigieApp, count: int) -> dict[str, Any]:
     vigie.standin.wait_until(lambda standin: len(standin.responses()) > count)
-    return vigie.standin.responses()[-1]
+    return vigie.standin.responses()[count]
 
 
 def approvals(vigie: VigieApp) -> list[tuple[int | None, str, str]]:
@@ -39,14 +39,15 @@ def approvals(vigie: VigieApp) -> list[tuple[int | None, str, str]]:
 def test_a_click_on_a_replaced_draft_approves_nothing(vigie: VigieApp) -> None:
     mention_id = seed(vigie)
     grant(vigie, APPROVER, "approver")
-    vigie.slack.slash_command(f"draft {mention_id} {GOOD}")
+    vigie.slack.command_answer(f"draft {mention_id} {GOOD}")
     settle(vigie)
     seen = card(vigie, mention_id)  # the approver reads draft v1 on this card...
     assert approve_button(seen["blocks"])["value"].startswith(f"{mention_id}:v1:")
     reply = vigie.slack.command_answer(f"draft {mention_id} {PHISH}")
     assert "Draft v2 saved" in reply["text"]  # ...and one second before the click, v2
+    sent = len(vigie.standin.responses())
     vigie.slack.block_action("vigie.approve", message=seen, user_id=APPROVER)
-    stale = next_response(vigie, 0)
+    stale = next_response(vigie, sent)
     assert stale["response_type"] == "ephemeral" and stale["replace_original"] is False
     assert "Nothing was approved" in stale["text"] and "you saw v1" in stale["text"]
     assert "acme-refunds.example/login" in str(stale["blocks"])  # the current text, to read
@@ -65,12 +66,13 @@ def test_a_card_posted_before_the_upgrade_asks_to_read_the_draft(vigie_sqlite: V
     vigie = vigie_sqlite
     mention_id = seed(vigie)
     grant(vigie, APPROVER, "approver")
-    vigie.slack.slash_command(f"draft {mention_id} {GOOD}")
+    vigie.slack.command_answer(f"draft {mention_id} {GOOD}")
     settle(vigie)
     old = card(vigie, mention_id)
     approve_button(old["blocks"])["value"] = str(mention_id)  # what older cards carry
+    sent = len(vigie.standin.responses())
     vigie.slack.block_action("vigie.approve", message=old, user_id=APPROVER)
-    shown = next_response(vigie, 0)
+    shown = next_response(vigie, sent)
     assert shown["text"].startswith("Nothing approved yet") and GOOD in shown["text"]
     assert approvals(vigie) == []
 
@@ -79,8 +81,8 @@ def test_the_command_approves_only_the_version_it_names(vigie_sqlite: VigieApp) 
     vigie = vigie_sqlite
     mention_id = seed(vigie)
     grant(vigie, APPROVER, "approver")
-    vigie.slack.slash_command(f"draft {mention_id} {GOOD}")
-    vigie.slack.slash_command(f"draft {mention_id} {PHISH}")
+    vigie.slack.command_answer(f"draft {mention_id} {GOOD}")
+    vigie.slack.command_answer(f"draft {mention_id} {PHISH}")
     stale = vigie.slack.command_answer(f"approve {mention_id} v1", user_id=APPROVER)
     assert "you saw v1" in stale["text"] and "acme-refunds" in str(stale["blocks"])
     bad = vigie.slack.command_answer(f"approve {mention_id} v²", user_id=APPROVER)
@@ -110,7 +112,7 @@ def test_an_agent_resaving_the_approvers_draft_does_not_let_them_approve_it(
         vigie: VigieApp) -> None:
     mention_id = seed(vigie)
     grant(vigie, APPROVER, "approver")
-    vigie.slack.slash_command(f"draft {mention_id} {GOOD}", user_id=APPROVER)
+    vigie.slack.command_answer(f"draft {mention_id} {GOOD}", user_id=APPROVER)
     settle(vigie)
     # An agent opens the editor (pre-filled with the approver's v1) and submits it as is.
     vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"])
@@ -123,8 +125,9 @@ def test_an_agent_resaving_the_approvers_draft_does_not_let_them_approve_it(
     updated = card(vigie, mention_id)
     assert approve_button(updated["blocks"])["value"].startswith(f"{mention_id}:v2:")
 
+    sent = len(vigie.standin.responses())
     vigie.slack.block_action("vigie.approve", message=updated, user_id=APPROVER)
-    refused = next_response(vigie, 0)
+    refused = next_response(vigie, sent)
     assert "someone else must approve" in refused["text"]
     denied = vigie.slack.command_answer(f"approve {mention_id} v2", user_id=APPROVER)
     assert "someone else must approve" in denied["text"]
@@ -139,13 +142,13 @@ def test_approve_anyway_approves_the_version_the_button_showed(vigie_sqlite: Vig
     mention_id = seed(vigie)
     grant(vigie, APPROVER, "approver")
     risky = "We will refund you, call +33 6 12 34 56 78. Card 4111 1111 1111 1111"
-    vigie.slack.slash_command(f"draft {mention_id} {risky}")
+    vigie.slack.command_answer(f"draft {mention_id} {risky}")
     settle(vigie)
     vigie.slack.block_action("vigie.approve", message=card(vigie, mention_id), user_id=APPROVER)
     opened = vigie.standin.wait_for("views.open")[-1]
     assert opened.args["view"]["callback_id"] == "vigie.modal.override"
     # While the approver writes the reason, the draft is replaced.
-    vigie.slack.slash_command(f"draft {mention_id} {PHISH}")
+    vigie.slack.command_answer(f"draft {mention_id} {PHISH}")
     refused = vigie.slack.view_submission(view_id=opened.response["view"]["id"],
                                           user_id=APPROVER,
                                           values={"reason": {"text": "legal checked"}}).json()
@@ -161,13 +164,14 @@ def test_a_draft_the_card_cuts_is_shown_whole_before_it_is_approved(vigie_sqlite
     mention_id = seed(vigie, network="rss")
     grant(vigie, APPROVER, "approver")
     long = "Dear Ana, " + "we are checking your order & <shipment> again. " * 40 + "Bye!"
-    vigie.slack.slash_command(f"draft {mention_id} {long}")
+    vigie.slack.command_answer(f"draft {mention_id} {long}")
     settle(vigie)
     shown_on_card = card(vigie, mention_id)
     assert "Bye!" not in str(shown_on_card["blocks"])  # the card cuts it...
     assert approve_button(shown_on_card["blocks"])["value"] == str(mention_id)  # ...so no bind
+    sent = len(vigie.standin.responses())
     vigie.slack.block_action("vigie.approve", message=shown_on_card, user_id=APPROVER)
-    whole = next_response(vigie, 0)
+    whole = next_response(vigie, sent)
     assert whole["text"].startswith("Nothing approved yet") and "Bye!" in str(whole["blocks"])
     assert approvals(vigie) == []
     vigie.slack.block_action("vigie.approve", user_id=APPROVER, is_ephemeral=True,

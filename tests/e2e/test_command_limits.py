@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -30,8 +31,9 @@ def answer(vigie: VigieApp, text: str, user_id: str) -> dict[str, Any]:
     body: dict[str, Any] = response.json() if response.content else {}
     if body.get("text"):
         return body
-    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0)
-    later = vigie.standin.responses()[-1]
+    url = parse_qs(response.request.content.decode())["response_url"][0]
+    vigie.standin.wait_until(lambda standin: bool(standin.responses(url)))
+    later = vigie.standin.responses(url)[0]
     vigie.standin.clear()
     return later
 

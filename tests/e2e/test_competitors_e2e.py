@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs
 
 from sqlalchemy import select
 
@@ -33,8 +34,9 @@ def _answer(vigie: VigieApp, text: str, user: str = USER_ID) -> dict[str, Any]:
     body = response.json() if response.content else {}
     if body.get("text"):
         return body
-    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0)
-    answer = vigie.standin.responses()[-1]
+    url = parse_qs(response.request.content.decode())["response_url"][0]
+    vigie.standin.wait_until(lambda standin: bool(standin.responses(url)))
+    answer = vigie.standin.responses(url)[0]
     vigie.standin.clear()
     return answer
 

@@ -61,8 +61,8 @@ def _answered_then_again(vigie: VigieApp) -> None:
     assert "saved" in vigie.slack.command_answer(f"draft 1 {SENT}", user_id=USER_ID
                                                  )["text"]
     grant(vigie, OTHER_USER_ID, "approver")
-    vigie.slack.slash_command("approve 1 v1", user_id=OTHER_USER_ID)
-    vigie.slack.slash_command("replied 1", user_id=USER_ID)
+    vigie.slack.command_answer("approve 1 v1", user_id=OTHER_USER_ID)
+    vigie.slack.command_answer("replied 1", user_id=USER_ID)
     assert status(vigie, 1) == "replied"
     _push(vigie, source, secret, [_post(
         "p2", "@acme the new parcel is not here either, tracking says returned to sender!",
@@ -131,7 +131,7 @@ def test_the_reply_to_a_reopened_case_answers_the_follow_up(
     assert status(vigie, mention_id) == "new"
     drafted = vigie.slack.command_answer(f"draft {mention_id} So sorry, a refund today.")
     assert "saved" in drafted["text"], drafted
-    vigie.slack.slash_command(f"approve {mention_id} v2 confirm", user_id=OTHER_USER_ID)
+    vigie.slack.command_answer(f"approve {mention_id} v2 confirm", user_id=OTHER_USER_ID)
     eventually(lambda: status(vigie, mention_id) == "replied", timeout=15)
     assert len(fake.created) == 2
     assert fake.statuses[fake.created[1]]["in_reply_to_id"] == again["id"]
@@ -148,7 +148,7 @@ def test_a_reopened_case_that_never_had_a_card_gets_one_and_is_open_work(
     _push(vigie, source, secret, [_post("p1", "does acme ship to canada?", minutes=120)])
     settle(vigie)
     assert _cards(vigie) == []
-    vigie.slack.slash_command("replied 1", user_id=USER_ID)
+    vigie.slack.command_answer("replied 1", user_id=USER_ID)
     assert status(vigie, 1) == "replied"
     _push(vigie, source, secret, [_post("p2", "and to mexico?", parent="p1", minutes=5)])
     settle(vigie)
@@ -188,9 +188,9 @@ def test_a_mention_reopened_by_hand_that_never_had_a_card_gets_one_where_its_top
     _push(vigie, source, secret, [_post("p1", "acme: my parcel never arrived", minutes=120)])
     settle(vigie)
     assert _cards(vigie, ROUTED) == [] and _cards(vigie) == []
-    vigie.slack.slash_command("ignore 1", user_id=USER_ID)
+    vigie.slack.command_answer("ignore 1", user_id=USER_ID)
     assert status(vigie, 1) == "ignored"
-    vigie.slack.slash_command("reopen 1", user_id=USER_ID)
+    vigie.slack.command_answer("reopen 1", user_id=USER_ID)
     assert status(vigie, 1) == "new"
     settle(vigie)
     with vigie.runtime.sessions() as session:

@@ -98,7 +98,7 @@ def test_health_endpoints(vigie_sqlite: VigieApp) -> None:
 @pytest.mark.parametrize("language", SUPPORTED_LANGUAGES)
 def test_help_summaries_name_every_filter_and_verb(vigie_sqlite: VigieApp,
                                                    language: str) -> None:
-    vigie_sqlite.slack.slash_command(f"lang {language}")
+    vigie_sqlite.slack.command_answer(f"lang {language}")
     body = vigie_sqlite.slack.command_answer("help")
     lines = "\n".join(block.get("text", {}).get("text", "")
                       for block in body["blocks"]).splitlines()
@@ -126,7 +126,7 @@ def test_help_summaries_name_every_filter_and_verb(vigie_sqlite: VigieApp,
 ])
 def test_help_for_one_subcommand_is_in_the_readers_language(
         vigie_sqlite: VigieApp, language: str, name: str, usage: str, example: str) -> None:
-    vigie_sqlite.slack.slash_command(f"lang {language}")
+    vigie_sqlite.slack.command_answer(f"lang {language}")
     body = vigie_sqlite.slack.command_answer(f"help {name}")
     assert usage in body["text"] and example in body["text"], body["text"]
     assert validate_blocks(body["blocks"], "message") == []
@@ -155,7 +155,7 @@ def test_every_subcommand_has_its_usage_and_examples_in_each_language() -> None:
 ])
 def test_help_suggests_only_a_meaningful_command(vigie_sqlite: VigieApp, language: str,
                                                  typed: str, answer: str) -> None:
-    vigie_sqlite.slack.slash_command(f"lang {language}")
+    vigie_sqlite.slack.command_answer(f"lang {language}")
     text = vigie_sqlite.slack.command_answer(typed)["text"]
     assert answer in text and "help help" not in text and "/cm report" not in text, text
 
@@ -178,7 +178,7 @@ def test_help_source_kind_lists_its_settings(vigie_sqlite: VigieApp, language: s
                                              lines: list[str]) -> None:
     """`/cm source add` errors send the reader to `/cm help source KIND`: it lists each
     setting of that network, required or not, in the reader's language."""
-    vigie_sqlite.slack.slash_command(f"lang {language}")
+    vigie_sqlite.slack.command_answer(f"lang {language}")
     body = vigie_sqlite.slack.command_answer("help source bluesky")
     assert validate_blocks(body["blocks"], "message") == []
     shown = body["text"].splitlines()

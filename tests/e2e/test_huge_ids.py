@@ -68,7 +68,7 @@ def test_a_huge_id_is_not_found(vigie: VigieApp, command: str, expected: str, hu
     ("source pause {id}", "Il n'y a pas de source n°{id}")])
 def test_a_huge_id_is_not_found_in_french(vigie: VigieApp, command: str, expected: str,
                                           quiet_errors: pytest.LogCaptureFixture) -> None:
-    vigie.slack.slash_command("lang fr", user_id=ADMIN_ID)
+    vigie.slack.command_answer("lang fr", user_id=ADMIN_ID)
     count = len(vigie.standin.responses())
     reply = vigie.slack.slash_command(command.format(id=2**31, id2=2**31 + 1),
                                       user_id=ADMIN_ID)

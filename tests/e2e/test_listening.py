@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -30,9 +31,10 @@ def admin(vigie: VigieApp, text: str) -> str:
     body = response.json() if response.content else {}
     if body.get("text"):
         return str(body["text"])
-    # Slow subcommands answer through response_url after the ack.
-    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0)
-    answer = vigie.standin.responses()[-1]
+    # Slow subcommands answer through response_url after the ack: this command's own.
+    url = parse_qs(response.request.content.decode())["response_url"][0]
+    vigie.standin.wait_until(lambda standin: bool(standin.responses(url)))
+    answer = vigie.standin.responses(url)[0]
     vigie.standin.clear()
     return str(answer["text"])
 

@@ -190,8 +190,8 @@ def test_a_suggestion_used_after_another_version_was_saved_does_not_replace_it(
     view_id = vigie.standin.wait_for("views.open", timeout=15)[-1].response["view"]["id"]
     vigie.standin.wait_for("views.update", timeout=15)
     grant(vigie, OTHER_USER_ID, "agent")
-    saved = vigie.slack.slash_command(f"draft {mention_id} Theirs, with the refund link.",
-                                      user_id=OTHER_USER_ID).json()
+    saved = vigie.slack.command_answer(f"draft {mention_id} Theirs, with the refund link.",
+                                       user_id=OTHER_USER_ID)
     assert "Draft v1 saved" in saved["text"], saved
     vigie.slack.block_action("vigie.draft_suggestion", view_id=view_id)
     vigie.standin.wait_for("views.update", count=2, timeout=15)

@@ -36,7 +36,7 @@ def compaction_left(vigie: VigieApp) -> bool:
 def test_forget_deletes_everything_and_redacts_the_cards(vigie: VigieApp) -> None:
     mention_id = seed(vigie, handle="@ana@mastodon.social")
     other = seed(vigie, text="Another person entirely", handle="@bob@mastodon.social")
-    vigie.slack.slash_command(f"draft {mention_id} Sorry Ana!")
+    vigie.slack.command_answer(f"draft {mention_id} Sorry Ana!")
     ts = card(vigie, mention_id)["ts"]
     denied = vigie.slack.command_answer("forget @ana@mastodon.social")
     assert "You need the *admin* role" in denied["text"]

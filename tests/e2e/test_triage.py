@@ -45,15 +45,16 @@ def test_not_urgent_on_a_card(vigie: VigieApp) -> None:
     assert validate_blocks(shown["blocks"], "message") == []
 
     grant(vigie, VIEWER, "viewer")
+    sent = len(vigie.standin.responses())
     refused = vigie.slack.block_action("vigie.not_urgent", message_ts=shown["ts"],
                                        user_id=VIEWER)
     assert refused.status_code == 200
-    assert "*agent* role" in last_response(vigie, 1)["text"]
+    assert "*agent* role" in last_response(vigie, sent + 1)["text"]
     assert labels(vigie) == []
 
     clicked = vigie.slack.block_action("vigie.not_urgent", message_ts=shown["ts"])
     assert clicked.status_code == 200
-    answer = last_response(vigie, 2)
+    answer = last_response(vigie, sent + 2)
     assert answer["text"].startswith(f"Noted: #{mention_id} could have waited")
     assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
     assert labels(vigie) == [(mention_id, "not_urgent", False, USER_ID)]
@@ -64,7 +65,7 @@ def test_not_urgent_on_a_card(vigie: VigieApp) -> None:
 
     # The same card's other buttons still label: assigning is "wanted", but the explicit
     # "Not urgent" stands.
-    vigie.slack.slash_command(f"assign {mention_id} <@{USER_ID}|alice>")
+    vigie.slack.command_answer(f"assign {mention_id} <@{USER_ID}|alice>")
     assert labels(vigie) == [(mention_id, "not_urgent", False, USER_ID)]
 
 
@@ -111,7 +112,7 @@ def test_should_have_alerted_from_the_digest(vigie: VigieApp) -> None:
 
 def test_cm_triage_status_learn_and_admin_switches(vigie: VigieApp) -> None:
     mention_id = seed(vigie)
-    vigie.slack.slash_command(f"ignore {mention_id}")
+    vigie.slack.command_answer(f"ignore {mention_id}")
     status = vigie.slack.command_answer("triage")
     assert status["response_type"] == "ephemeral"
     assert validate_blocks(status["blocks"], "message") == []
@@ -147,8 +148,8 @@ def test_cm_triage_in_words_without_competitors_and_reset_keeps_it_off(
         vigie: VigieApp) -> None:
     first, second = seed(vigie), seed(vigie, text="My parcel is lost, where is it?",
                                       handle="@bob@mastodon.social", name="Bob")
-    vigie.slack.slash_command(f"ignore {first}")
-    vigie.slack.slash_command(f"assign {second} <@{USER_ID}|alice>")
+    vigie.slack.command_answer(f"ignore {first}")
+    vigie.slack.command_answer(f"assign {second} <@{USER_ID}|alice>")
     with transaction(vigie.runtime.sessions) as session:
         watch = session.scalar(select(Watch).where(Watch.name == "acme"))
         assert watch is not None
@@ -157,12 +158,12 @@ def test_cm_triage_in_words_without_competitors_and_reset_keeps_it_off(
     text = str(vigie.slack.command_answer("triage")["blocks"])
     assert "1 assigned, 1 ignored." in text
     assert "acme: threshold 50" in text and "rival" not in text
-    vigie.slack.slash_command("lang fr", user_id=ADMIN_ID)
+    vigie.slack.command_answer("lang fr", user_id=ADMIN_ID)
     french = str(vigie.slack.command_answer("triage", user_id=ADMIN_ID)["blocks"])
     assert ("*Étiquettes :* 2 (voulues tout de suite : 1 ; pouvaient attendre : 1) : "
             "1 attribuée, 1 ignorée.") in french
 
-    vigie.slack.slash_command("triage off", user_id=ADMIN_ID)
+    vigie.slack.command_answer("triage off", user_id=ADMIN_ID)
     reset = str(vigie.slack.command_answer("triage reset", user_id=ADMIN_ID)["blocks"])
     assert "*Désactivé*" in reset
     with vigie.runtime.sessions() as session:

@@ -32,7 +32,7 @@ def _approved(vigie: VigieApp, mention_id: int) -> None:
                                          user_id=USER_ID)
     assert "v1" in drafted["text"], drafted
     grant(vigie, APPROVER, "approver")
-    vigie.slack.slash_command(f"approve {mention_id} v1", user_id=APPROVER)
+    vigie.slack.command_answer(f"approve {mention_id} v1", user_id=APPROVER)
     settle(vigie)
     assert status(vigie, mention_id) == "approved"
 
@@ -93,10 +93,10 @@ def test_the_withdraw_button_speaks_french(vigie_sqlite: VigieApp) -> None:
         workspace = session.scalar(select(Workspace).where(Workspace.team_id == TEAM_ID))
         assert workspace is not None
         workspace.locale = "fr"
-    vigie.slack.slash_command(f"assign {mention_id} <@{USER_ID}|alice>", user_id=APPROVER)
+    vigie.slack.command_answer(f"assign {mention_id} <@{USER_ID}|alice>", user_id=APPROVER)
     settle(vigie)
     assert "Retirer la validation" in json.dumps(card(vigie, mention_id)["blocks"])
-    vigie.slack.slash_command("lang fr", user_id=APPROVER)
+    vigie.slack.command_answer("lang fr", user_id=APPROVER)
     answer = vigie.slack.command_answer(f"withdraw {mention_id} coquille",
                                         user_id=APPROVER)
     assert answer["text"] == (f"Validation du brouillon v1 de la mention n°{mention_id} retirée "
@@ -129,14 +129,14 @@ def test_reopening_a_mention_marked_replied_by_mistake_undoes_the_mark(
     # replied_at set: the digest and the monthly report counted a reply never sent.
     mention_id = seed(vigie)
     _approved(vigie, mention_id)
-    vigie.slack.slash_command(f"replied {mention_id}", user_id=USER_ID)
+    vigie.slack.command_answer(f"replied {mention_id}", user_id=USER_ID)
     assert all(_answered_at(vigie, mention_id))
     reopened = vigie.slack.command_answer(f"reopen {mention_id}", user_id=USER_ID)
     assert "that mark is undone" in reopened["text"], reopened
     assert _answered_at(vigie, mention_id) == (None, None)
     settle(vigie)
     assert "no longer count this mention as answered" in thread_notes(vigie)[-1]
-    vigie.slack.slash_command(f"ignore {mention_id} deleted", user_id=USER_ID)
+    vigie.slack.command_answer(f"ignore {mention_id} deleted", user_id=USER_ID)
     assert status(vigie, mention_id) == "ignored"
     assert _answered_at(vigie, mention_id) == (None, None)
 

@@ -229,9 +229,10 @@ def test_viewer_is_refused_with_an_explanation(vigie_sqlite: VigieApp) -> None:
     mention_id = seed(vigie)
     grant(vigie, VIEWER, "viewer")
     ts = card(vigie, mention_id)["ts"]
+    sent = len(vigie.standin.responses())
     vigie.slack.block_action("vigie.assign", message_ts=ts, user_id=VIEWER)
-    vigie.standin.wait_until(lambda standin: len(standin.responses()) > 0)
-    explanation = vigie.standin.responses()[-1]
+    vigie.standin.wait_until(lambda standin: len(standin.responses()) > sent)
+    explanation = vigie.standin.responses()[sent]
     assert explanation["response_type"] == "ephemeral"
     assert "Only an *agent* (or above)" in explanation["text"]
     assert vigie.standin.calls("views.open") == []
@@ -254,7 +255,7 @@ def test_ignore_with_reason_and_reopen(vigie_sqlite: VigieApp) -> None:
 
 def test_two_approvers_at_once_make_one_approval(vigie: VigieApp) -> None:
     mention_id = seed(vigie)
-    vigie.slack.slash_command(f"draft {mention_id} We are looking into it.")
+    vigie.slack.command_answer(f"draft {mention_id} We are looking into it.")
     grant(vigie, APPROVER, "approver")
     answers: list[str] = []
     barrier = threading.Barrier(2)
@@ -277,8 +278,8 @@ def test_two_approvers_at_once_make_one_approval(vigie: VigieApp) -> None:
 def test_high_risk_draft_needs_an_override_reason(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     mention_id = seed(vigie)
-    vigie.slack.slash_command(f"draft {mention_id} We will refund you, call +33 6 12 34 56 78 "
-                              "or our lawyer. Card 4111 1111 1111 1111")
+    vigie.slack.command_answer(f"draft {mention_id} We will refund you, call +33 6 12 34 56 78 "
+                               "or our lawyer. Card 4111 1111 1111 1111")
     grant(vigie, APPROVER, "approver")
     plain = vigie.slack.command_answer(f"approve {mention_id} v1", user_id=APPROVER)
     assert "approve it anyway only with a reason" in plain["text"]
@@ -301,8 +302,8 @@ def test_a_draft_risk_level_is_a_word_of_the_reader(vigie_sqlite: VigieApp, lang
                                                     in_thread: str) -> None:
     vigie = vigie_sqlite
     mention_id = seed(vigie)
-    vigie.slack.slash_command(f"settings language {language}", user_id=ADMIN_ID)
-    vigie.slack.slash_command(f"lang {language}")
+    vigie.slack.command_answer(f"settings language {language}", user_id=ADMIN_ID)
+    vigie.slack.command_answer(f"lang {language}")
     reply = vigie.slack.command_answer(
         f"draft {mention_id} Nous vous remboursons : appelez le 06 12 34 56 78 ou écrivez "
         "à sav@example.com")
@@ -355,7 +356,7 @@ def test_app_home_is_published(vigie_sqlite: VigieApp) -> None:
         assert mention is not None
         mention.topics = [{"name": "delivery", "terms": ["order", "arrived"]}]
         mention.topic_mask = topic_mask(("delivery",))
-    vigie.slack.slash_command(f"assign {mention_id} <@{USER_ID}|alice>")
+    vigie.slack.command_answer(f"assign {mention_id} <@{USER_ID}|alice>")
     vigie.slack.app_home_opened(USER_ID)
     vigie.standin.wait_until(lambda standin: standin.home_view(USER_ID) is not None)
     home = vigie.standin.home_view(USER_ID)
@@ -475,7 +476,7 @@ def test_assign_refuses_a_viewer_and_says_how_to_grant_agent(vigie_sqlite: Vigie
     assert err.value.key == "assignee.role"
     # A workspace whose default role is viewer: members nobody granted agent cannot be given
     # work either, until an admin grants it.
-    vigie.slack.slash_command("settings default_role viewer", user_id=ADMIN_ID)
+    vigie.slack.command_answer("settings default_role viewer", user_id=ADMIN_ID)
     grant(vigie, USER_ID, "agent")
     assert "They are *viewer*" in vigie.slack.command_answer(
         f"assign {mention_id} <@{OTHER_USER_ID}|b>")["text"]
@@ -629,7 +630,7 @@ def test_assign_goes_on_when_slack_cannot_say_who_the_user_is(vigie_sqlite: Vigi
     vigie = vigie_sqlite
     mention_id = seed(vigie)
     granted_quietly(vigie, OTHER_USER_ID)
-    vigie.slack.slash_command(f"show {mention_id}")
+    vigie.slack.command_answer(f"show {mention_id}")
     # The first command's locale lookup is done: the next users.info is the assignee's.
     vigie.standin.wait_for("users.info")
     vigie.standin.error_next("users.info", "internal_error")
@@ -646,7 +647,7 @@ def test_assign_does_not_wait_out_a_slack_rate_limit(vigie_sqlite: VigieApp) -> 
     vigie = vigie_sqlite
     mention_id = seed(vigie)
     granted_quietly(vigie, OTHER_USER_ID)
-    vigie.slack.slash_command(f"show {mention_id}")
+    vigie.slack.command_answer(f"show {mention_id}")
     vigie.standin.wait_for("users.info")
     before = len(vigie.standin.calls("users.info"))
     vigie.standin.fail_next("users.info", 429, retry_after=2)
@@ -758,7 +759,7 @@ def test_ignore_several_ids_ignores_each_and_reports_each(vigie_sqlite: VigieApp
     first = seed(vigie, "My order never arrived", handle="@ana@mastodon.social")
     second = seed(vigie, "Still no parcel, week two", handle="@bob@mastodon.social")
     third = seed(vigie, "Refund me now please", handle="@cid@mastodon.social")
-    vigie.slack.slash_command(f"ignore {third}")
+    vigie.slack.command_answer(f"ignore {third}")
     answer = answer_after_ack(vigie, f"ignore {first}, #{second},{third} #99999 bot wave")
     assert status(vigie, first) == status(vigie, second) == "ignored"
     assert answer.startswith("Done for 2 of 4 mentions:"), answer
@@ -782,7 +783,7 @@ def test_a_reason_starting_with_a_number_names_no_other_mention(vigie_sqlite: Vi
     assert status(vigie, first) == "ignored" and status(vigie, second) == "new"
     settle(vigie)
     assert any(f"Reason: {second} duplicates" in note for note in thread_notes(vigie))
-    vigie.slack.slash_command(f"ignore {second} 2024 campaign")
+    vigie.slack.command_answer(f"ignore {second} 2024 campaign")
     assert status(vigie, second) == "ignored"
     answer = answer_after_ack(vigie, f"reopen {first} {second}")
     assert answer.startswith("Done for 2 of 2 mentions:"), answer
@@ -825,7 +826,7 @@ def granted_quietly(vigie: VigieApp, user_id: str) -> None:
 
 def _warm_up(vigie: VigieApp, mention_id: int) -> None:
     """A first command, so its look-up of the user typing it (users.info) is behind us."""
-    vigie.slack.slash_command(f"show {mention_id}")
+    vigie.slack.command_answer(f"show {mention_id}")
     vigie.standin.wait_for("users.info", timeout=15)
     vigie.standin.clear()
 
@@ -838,7 +839,7 @@ def test_assign_several_ids_asks_slack_about_the_assignee_once(vigie_sqlite: Vig
     ids = [seed(vigie, f"Parcel {n} never arrived", handle=f"@u{n}@mastodon.social")
            for n in range(3)]
     _warm_up(vigie, ids[0])
-    vigie.slack.slash_command(f"assign {ids[0]} {ids[1]} {ids[2]} <@{ANA}|ana>")
+    vigie.slack.command_answer(f"assign {ids[0]} {ids[1]} {ids[2]} <@{ANA}|ana>")
     eventually(lambda: all(status(vigie, mention_id) == "assigned" for mention_id in ids))
     assert len(_assignee_lookups(vigie)) == 1, vigie.standin.calls("users.info")
 
@@ -853,7 +854,7 @@ def test_a_failed_assignee_look_up_is_not_repeated_for_each_id(vigie_sqlite: Vig
     granted_quietly(vigie, ANA)
     _warm_up(vigie, ids[0])
     vigie.standin.error_next("users.info", "internal_error")
-    vigie.slack.slash_command(f"assign {ids[0]} {ids[1]} {ids[2]} <@{ANA}|ana>")
+    vigie.slack.command_answer(f"assign {ids[0]} {ids[1]} {ids[2]} <@{ANA}|ana>")
     eventually(lambda: all(status(vigie, mention_id) == "assigned" for mention_id in ids))
     lookups = _assignee_lookups(vigie)
     assert [call.error for call in lookups] == ["internal_error"], lookups
