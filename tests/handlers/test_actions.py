@@ -22,8 +22,8 @@ def _click(vigie: VigieApp, action_id: str, value: str) -> None:
     assert response.content in (b"", b"{}") or not response.json().get("text")
 
 
-def _refusal(vigie: VigieApp) -> str:
-    answer = nth_response(vigie, 1)
+def _refusal(vigie: VigieApp, sent: int = 0) -> str:
+    answer = nth_response(vigie, sent + 1)
     assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
     assert "something went wrong" not in answer["text"].lower()
     return str(answer["text"])
@@ -33,10 +33,11 @@ def _refusal(vigie: VigieApp) -> str:
 def test_card_button_opens_a_modal(vigie: VigieApp, name: str) -> None:
     mention_id = seed(vigie)
     if name == "reject":
-        vigie.slack.slash_command(f"draft {mention_id} Sorry Ana, we are on it.")
+        vigie.slack.command_answer(f"draft {mention_id} Sorry Ana, we are on it.")
+    sent = len(vigie.standin.responses())
     _click(vigie, f"vigie.{name}", str(mention_id))
     if name == "reject":  # only an approver rejects: the clicker is told why
-        assert "approver" in _refusal(vigie)
+        assert "approver" in _refusal(vigie, sent)
         return
     (opened,) = vigie.standin.wait_for("views.open")
     assert opened.args["view"]["callback_id"] == "vigie.modal.assign"
