@@ -56,6 +56,8 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.info": {"channels:read", "groups:read"},
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
+    # A file a stalled sender shared late, after another sender took its row over.
+    "files.delete": {"files:write"},
     "users.info": {"users:read"},
     "views.open": set(),
     "views.update": set(),
