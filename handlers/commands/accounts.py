@@ -8,7 +8,7 @@ from bot.runtime import Runtime
 from bot.services import brand_accounts
 from bot.services.permissions import ANYONE, Role
 from bot.slack.escape import escape
-from handlers.commands.parsing import typed_text
+from handlers.commands.parsing import typed_handle, typed_text
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 
 
@@ -24,7 +24,7 @@ def _list(request: CommandRequest, runtime: Runtime) -> Reply:
 
 def _add_or_remove(request: CommandRequest, runtime: Runtime) -> Reply:
     action = request.args[0].lower()
-    network, handle = typed_text(request.args[1]), typed_text(request.args[2])
+    network, handle = typed_text(request.args[1]), typed_handle(request.args[2])
     change = brand_accounts.do_add_account if action == "add" else \
         brand_accounts.do_remove_account
     view = change(runtime.sessions, request.workspace_id(runtime), request.actor, network,

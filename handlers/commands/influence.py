@@ -9,7 +9,7 @@ from bot.services import influencers, ratelimit
 from bot.services.permissions import ANYONE, Role
 from bot.services.reporting import monthly as report_monthly
 from bot.slack.influencer_blocks import build_influencer_blocks
-from handlers.commands.parsing import typed_text
+from handlers.commands.parsing import typed_handle
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
 
 
@@ -17,7 +17,7 @@ def _track(request: CommandRequest, runtime: Runtime, action: str) -> Reply:
     language = request.language
     if len(request.args) != 3:
         return Reply(t(language, "influencers.usage"), did_no_work=True)
-    handle, network = typed_text(request.args[1]), request.args[2]
+    handle, network = typed_handle(request.args[1]), request.args[2]
     workspace_id = request.workspace_id(runtime)
     if action == "untrack":
         stored = influencers.do_untrack(runtime.sessions, workspace_id, request.actor,

@@ -60,6 +60,14 @@ def typed_text(text: str) -> str:
     return unescape(SLACK_ENTITY.sub(_as_typed, text))
 
 
+def typed_handle(text: str) -> str:
+    """An author handle argument as the user typed it (``typed_text``), except a Slack
+    special mention (``<!channel>``, ``<!here>``, ``<!subteam^…>``): no author is written
+    that way, so it stays as Slack sent it and the handle checks refuse it, rather than
+    taking a typed @channel for the account "channel"."""
+    return text if text.startswith("<!") else typed_text(text)
+
+
 def text_after(raw_args: str, words: int) -> str:
     """The free text after the first ``words`` words of ``raw_args`` (what Slack sends after
     the subcommand), as the user typed it: line breaks, spacing and quotes kept, Slack's

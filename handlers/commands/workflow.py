@@ -35,6 +35,7 @@ from handlers.commands.parsing import (
     leading_ids,
     number_of,
     text_after,
+    typed_handle,
     typed_text,
     unescape,
     user_id_of,
@@ -450,14 +451,14 @@ def cmd_forget(request: CommandRequest, runtime: Runtime) -> Reply:
     their posts be stored again)."""
     args = request.args
     if len(args) == 2 and args[0].lower() == "undo":
-        handle = typed_text(args[1])
+        handle = typed_handle(args[1])
         privacy.do_unforget(runtime.sessions, request.workspace_id(runtime), request.actor,
                             handle)
         return Reply(t(request.language, "privacy.unforgotten",
                        handle=forgotten.bare_handle(handle)))
     if len(args) != 1:
         return Reply(t(request.language, "privacy.usage"))
-    handle = typed_text(args[0])
+    handle = typed_handle(args[0])
     report = privacy.do_forget(runtime.sessions, request.workspace_id(runtime),
                                request.actor, handle)
     # Their words leave SQLite's search index after the answer (seconds of write lock).
