@@ -11,7 +11,8 @@ Any post a later poll reads but published before that first poll's cut-off belon
 the same history and is stored quietly too (``history_start``): the backlog a cursor
 reads over several polls (a week's pause is more than one page), an RSS entry dated days
 before newer ones, a Google Alert found late. A post published after it
-is new to the team and goes through the alert decision like any other.
+is new to the team and goes through the alert decision like any other. ``source list``
+counts the posts of every poll stored so.
 """
 
 from __future__ import annotations
@@ -81,6 +82,14 @@ def record(session: Session, source_id: int, backfilled: int, hours: int | None,
     state.backfilled = (state.backfilled or 0) + backfilled
     state.window_hours = hours
     state.polled_at = now
+
+
+def count_later(session: Session, source_id: int, backfilled: int) -> None:
+    """A later poll stored ``backfilled`` posts of the source's history quietly (the rest
+    of a long pause's backlog): ``source list`` counts them with its first poll's."""
+    state = session.get(SourceBackfill, source_id)
+    if backfilled and state is not None and not state.pending:
+        state.backfilled = (state.backfilled or 0) + backfilled
 
 
 def mark_resumed(session: Session, source_ids: Iterable[int]) -> None:

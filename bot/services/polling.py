@@ -393,6 +393,8 @@ def _apply(session: Session, source: ClaimedSource, result: FetchResult, now: da
     if first_poll is not None:
         backfill.record(session, row.id, outcome.report.backfilled,
                         round((now - first_poll).total_seconds() / 3600), now)
+    else:
+        backfill.count_later(session, row.id, outcome.report.backfilled)
     # The cursor moves in the same transaction as the mentions it covers.
     row.cursor = result.cursor
     row.consecutive_failures = 0

@@ -63,7 +63,7 @@ def test_an_old_feeds_first_poll_is_stored_counted_and_quiet(
     assert f"{totals.stored} message(s) de plus de 48 h enregistrés sans alerte ni SLA" in french
     assert "older than" not in french and "stored without" not in french
     _, blocks = build_source_list([view], "en")
-    assert f"First poll: {totals.stored} post(s) older than 48 h" in str(blocks)
+    assert f"Quiet backfill: {totals.stored} post(s) older than 48 h" in str(blocks)
 
     # No SLA, even once someone takes one up.
     agent = "U0AGENT01"

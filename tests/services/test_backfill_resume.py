@@ -22,7 +22,7 @@ from bot.services.actors import CLI
 from bot.services.installs import do_reinstalled, do_uninstalled
 from bot.services.outbox import KIND_CARD
 from bot.services.polling import run_poll_tick
-from bot.services.sources_admin import do_add_source, do_set_source_paused
+from bot.services.sources_admin import do_add_source, do_set_source_paused, list_sources
 from bot.services.watches import do_set_watch_paused
 from storage.models import Mention, OutboxMessage, Workspace
 from storage.models_base import as_utc
@@ -242,3 +242,26 @@ def test_a_source_never_paused_alerts_on_its_new_posts(
 
     assert _count(sessions, QuietMention) == 1
     assert _carded(sessions) == _to_ms([now - timedelta(hours=1), *later])
+
+
+def test_a_resumed_sources_listed_backfill_counts_every_poll_of_its_backlog(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+    httpserver: HTTPServer, shared_data: Path,
+) -> None:
+    """``source list`` said the backfill stored 5 posts quietly (its first poll's page)
+    when the backlog's next polls stored 23 more so."""
+    now = datetime.now(UTC) - timedelta(hours=1)  # every poll before the clock's now
+    timeline = _timeline(httpserver, shared_data)
+    source_id = _add_source(sessions, workspace_id, watch_name, httpserver)
+    _before_the_pause(sessions, timeline, now - timedelta(days=7))
+    do_set_source_paused(sessions, workspace_id, CLI, source_id, True)
+    _during_the_pause(timeline, now, 28)
+    do_set_source_paused(sessions, workspace_id, CLI, source_id, False)
+
+    _poll_until_quiet(sessions, now)
+
+    [view] = list_sources(sessions, workspace_id)
+    assert (view.backfilled, view.backfill_hours) == (28, 48)
+    assert view.backfill_note() == ("Quiet backfill: 28 post(s) older than 48 h stored "
+                                    "without alert or SLA.")
+
