@@ -13,12 +13,16 @@ reads over several polls (a week's pause is more than one page), an RSS entry da
 before newer ones, a Google Alert found late. A post published after it
 is new to the team and goes through the alert decision like any other. ``source list``
 counts the posts of every poll stored so.
+
+A source that failed for longer than the window (an instance down for days) is treated
+as resumed on its first successful poll: the posts of its outage published before the
+window are stored quietly, those of the window alert.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -45,13 +49,27 @@ def window_hours(session: Session, workspace_id: int, default: int) -> int:
 def cutoff(session: Session, row: SourceRow, now: datetime, default_hours: int
            ) -> datetime | None:
     """Posts published before this are backfilled quietly on this poll; None when the
-    source is neither new nor resumed."""
+    source is neither new, resumed, nor recovering from failures that lasted longer than
+    the window (``recovering``)."""
     state = session.get(SourceBackfill, row.id)
     pending = state.pending if state is not None else row.last_success_at is None
     hours = window_hours(session, row.workspace_id, default_hours)
-    if not pending or hours == 0:  # 0 turns the quiet backfill off
+    if hours == 0:  # 0 turns the quiet backfill off
+        return None
+    if not pending and not recovering(row, now, hours):
         return None
     return now - timedelta(hours=hours)
+
+
+def recovering(row: SourceRow, now: datetime, hours: int) -> bool:
+    """Whether ``row`` is failing and has stored no poll for longer than ``hours``: its
+    next successful poll reads the posts of its outage, days old for a long one, which
+    are history as much as a resumed source's pause."""
+    last = row.last_success_at
+    if row.consecutive_failures <= 0 or last is None:
+        return False
+    last = last if last.tzinfo is not None else last.replace(tzinfo=UTC)
+    return last < now - timedelta(hours=hours)
 
 
 def history_start(session: Session, row: SourceRow, default_hours: int) -> datetime | None:
@@ -73,13 +91,14 @@ def history_start(session: Session, row: SourceRow, default_hours: int) -> datet
 
 def record(session: Session, source_id: int, backfilled: int, hours: int | None,
            now: datetime) -> None:
-    """After the poll that backfilled: the source is no longer pending; add the count."""
+    """After the poll that backfilled: the source is no longer pending, its history
+    starts afresh (``history_start``) and so does its count."""
     state = session.get(SourceBackfill, source_id)
     if state is None:
         state = SourceBackfill(source_id=source_id, backfilled=0)
         session.add(state)
     state.pending = False
-    state.backfilled = (state.backfilled or 0) + backfilled
+    state.backfilled = backfilled
     state.window_hours = hours
     state.polled_at = now
 

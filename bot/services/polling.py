@@ -596,7 +596,8 @@ def run_poll_tick(
     of stored posts, alerts, quiet backfill) but writes nothing: no mention, cursor, outbox
     row or health. Each source is tried against what is stored, not against what another
     source of the same tick would store first.
-    A new or resumed source's posts older than ``backfill_hours`` are stored quietly.
+    A new or resumed source's posts older than ``backfill_hours`` are stored quietly, as
+    are those of a source that failed for longer than that once it answers again.
     Once ``stop`` is set (the process is stopping), the fetches in flight are cut short,
     the sources not stored yet are released as on Ctrl-C, and PollStopped is raised.
     """

@@ -265,3 +265,68 @@ def test_a_resumed_sources_listed_backfill_counts_every_poll_of_its_backlog(
     assert view.backfill_note() == ("Quiet backfill: 28 post(s) older than 48 h stored "
                                     "without alert or SLA.")
 
+
+@dataclass
+class Failing:
+    """The timeline, or a 503 while ``down``: the instance is out of service."""
+
+    timeline: TagTimeline
+    down: bool = False
+
+    def __call__(self, request: Request) -> Response:
+        """A 503 while down, else the timeline's page."""
+        return Response("down", status=503) if self.down else self.timeline(request)
+
+
+def test_a_source_failing_for_days_backfills_its_outage_quietly(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+    httpserver: HTTPServer, shared_data: Path,
+) -> None:
+    """A source whose instance failed for a week alerted, once it answered again, on every
+    post of that week (4 to 6 days old), as a resumed source does not."""
+    now = datetime.now(UTC) - timedelta(hours=1)  # every poll before the clock's now
+    template = json.loads(
+        (shared_data / "api" / "mastodon" / "docs_status_example.json").read_text())
+    server = Failing(TagTimeline(template))
+    httpserver.expect_request("/api/v1/timelines/tag/acme").respond_with_handler(server)
+    source_id = _add_source(sessions, workspace_id, watch_name, httpserver)
+    _before_the_pause(sessions, server.timeline, now - timedelta(days=7))
+    server.down = True
+    for day in (6, 4, 2, 1):
+        report = run_poll_tick(sessions, trusted_client, force=True,
+                               now=now - timedelta(days=day))
+        assert report.failures == 1
+    fresh = _during_the_pause(server.timeline, now, 12)
+    server.down = False
+
+    _poll_until_quiet(sessions, now)
+
+    assert _count(sessions, QuietMention) == 12
+    assert _carded(sessions)[3:] == _to_ms(fresh)
+    [view] = list_sources(sessions, workspace_id)
+    assert (view.id, view.backfilled, view.consecutive_failures) == (source_id, 12, 0)
+
+
+def test_a_source_failing_for_less_than_the_window_alerts_on_its_outage(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+    httpserver: HTTPServer, shared_data: Path,
+) -> None:
+    """An outage shorter than the backfill window hides nothing: its posts alert."""
+    now = datetime.now(UTC) - timedelta(hours=1)  # every poll before the clock's now
+    template = json.loads(
+        (shared_data / "api" / "mastodon" / "docs_status_example.json").read_text())
+    server = Failing(TagTimeline(template))
+    httpserver.expect_request("/api/v1/timelines/tag/acme").respond_with_handler(server)
+    _add_source(sessions, workspace_id, watch_name, httpserver)
+    _before_the_pause(sessions, server.timeline, now - timedelta(hours=30))
+    server.down = True
+    assert run_poll_tick(sessions, trusted_client, force=True,
+                         now=now - timedelta(hours=20)).failures == 1
+    outage = [now - timedelta(hours=h) for h in (25, 12, 2)]
+    server.timeline.post(*outage)
+    server.down = False
+
+    _poll_until_quiet(sessions, now)
+
+    assert _count(sessions, QuietMention) == 0
+    assert _carded(sessions)[3:] == _to_ms(outage)
