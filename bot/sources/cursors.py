@@ -6,7 +6,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.net.http import ETAG_KEY, LAST_MODIFIED_KEY
 from bot.sources.base import Cursor, FetchedMention
@@ -21,6 +21,11 @@ its creation, Bluesky's search filters on sortAt (the earlier of createdAt and
 indexedAt), HN Search on creation time while its index lags. Those read again are dropped
 by the cursor's seen set (``drop_seen``), and a post stored already is never stored or
 alerted twice (ingest knows it by its id)."""
+FUTURE_TOLERANCE = timedelta(minutes=5)
+"""How far ahead of this machine's clock a post may be dated and still move a cursor (a
+little clock skew between servers). A post dated later (a remote server's wrong clock, or a
+hostile value) is read, but the cursor stays where the others put it: moved to that date,
+it and its look-back would skip every post made until then."""
 MAX_ID_DIGITS = 20
 """Digits of the largest unsigned 64-bit number: no Mastodon or X id is longer."""
 
@@ -73,6 +78,12 @@ def drop_seen(mentions: list[FetchedMention], cursor: Cursor,
 def validators(cursor: Cursor) -> Cursor:
     """A fresh dict with only the conditional-GET validators of ``cursor``."""
     return {k: cursor[k] for k in (ETAG_KEY, LAST_MODIFIED_KEY) if cursor.get(k)}
+
+
+def latest_credible(now: datetime | None = None) -> datetime:
+    """The latest time a post may be dated and still move a cursor (``FUTURE_TOLERANCE``
+    after ``now``, this machine's clock by default)."""
+    return (now or datetime.now(UTC)) + FUTURE_TOLERANCE
 
 
 def cursor_time(cursor: Cursor, key: str) -> datetime | None:

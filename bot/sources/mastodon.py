@@ -7,7 +7,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any, ClassVar, Literal
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -25,7 +25,14 @@ from bot.sources.base import (
     SourceConfig,
     setting_error,
 )
-from bot.sources.cursors import LOOKBACK, drop_seen, numeric_id, status_id, stored_id
+from bot.sources.cursors import (
+    LOOKBACK,
+    drop_seen,
+    latest_credible,
+    numeric_id,
+    status_id,
+    stored_id,
+)
 from bot.sources.json_fields import as_dict, as_id, as_str
 from bot.sources.text import extract_links, html_to_text, language_tag, parse_iso, usable_url
 
@@ -170,6 +177,36 @@ def lookback_id(newest: str) -> str | None:
         return None
     millis = (int(found) >> 16) - int(LOOKBACK.total_seconds() * 1000)
     return str(millis << 16) if millis > 0 else None
+
+
+def _id_time(found: str) -> datetime:
+    """When the Mastodon id ``found`` (a decimal id) says its status was made."""
+    return datetime.fromtimestamp((int(found) >> 16) / 1000, UTC)
+
+
+def _id_at(moment: datetime) -> str:
+    """The lowest Mastodon id of a status made at ``moment``."""
+    return str(int(moment.timestamp() * 1000) << 16)
+
+
+def credible_min_id(min_id: str | None, now: datetime) -> str | None:
+    """``min_id``, or the id of ``now`` when it is a Mastodon id made after
+    ``latest_credible(now)``: a cursor a status dated in the future moved (before such a
+    status was kept from moving it) would skip every status made until that date."""
+    found = numeric_id(min_id) if min_id is not None else None
+    if found is None or _id_time(found) <= latest_credible(now):
+        return min_id
+    log.warning("the stored min_id %s is dated %s, in the future; this poll reads from now",
+                found, _id_time(found).isoformat())
+    return _id_at(now)
+
+
+def _dated_in_future(status: dict[str, Any], latest: datetime) -> bool:
+    """Whether ``status`` (its own date, or its Mastodon id's) is later than ``latest``."""
+    made = parse_iso(status.get("created_at"))
+    found = numeric_id(status.get("id"))
+    return ((made is not None and made > latest)
+            or (found is not None and _id_time(found) > latest))
 
 
 def _handle(account: dict[str, Any]) -> str:
@@ -448,9 +485,14 @@ class MastodonSource(Source[MastodonConfig]):
         which the next pages (of this poll, then of the next ones) read; only once it is
         exhausted does min_id move to the newest id read. A server that ignores
         ``offset`` (no older status in ``MAX_STALLS`` pages) ends the backlog with a
-        warning instead of asking for the same page forever."""
+        warning instead of asking for the same page forever.
+
+        In both modes a status dated after ``latest_credible`` is read but never becomes
+        min_id (a stored min_id that did is read as now): numbered by that date, it would
+        hide every status made until then."""
         source = f"Mastodon {config.base_url} {config.query}"
-        min_id = stored_id(cursor, "min_id", source, valid=status_id)
+        now = datetime.now(UTC)
+        min_id = credible_min_id(stored_id(cursor, "min_id", source, valid=status_id), now)
         headers = {"Accept": "application/json"}
         if config.access_token is not None:
             headers["Authorization"] = f"Bearer {config.access_token.get_secret_value()}"
@@ -460,9 +502,10 @@ class MastodonSource(Source[MastodonConfig]):
 
         new_cursor = {k: v for k, v in cursor.items() if k != "min_id" and k not in BACKLOG_KEYS}
         if config.mode == "search":
-            statuses, position = _search(config, cursor, min_id, source, get)
+            statuses, position = _search(config, cursor, min_id, source, get,
+                                         latest_credible(now))
         else:
-            statuses, position = _timeline(config, min_id, get)
+            statuses, position = _timeline(config, min_id, get, latest_credible(now))
         new_cursor |= position
         mentions = [m for m in (status_to_mention(s, config.base_url) for s in statuses) if m]
         mentions, seen = drop_seen(list({m.external_id: m for m in mentions}.values()),
@@ -476,13 +519,17 @@ class MastodonSource(Source[MastodonConfig]):
 _Get = Callable[[str, dict[str, Any]], list[dict[str, Any]]]
 
 
-def _ids(statuses: list[dict[str, Any]]) -> list[str]:
-    return [found for s in statuses if (found := status_id(s.get("id")))]
+def _ids(statuses: list[dict[str, Any]], latest: datetime | None = None) -> list[str]:
+    """The status ids of ``statuses``; with ``latest``, of those not dated after it only
+    (the ids a cursor may move to: ``FUTURE_TOLERANCE``)."""
+    return [found for s in statuses if (found := status_id(s.get("id")))
+            and (latest is None or not _dated_in_future(s, latest))]
 
 
-def _timeline(config: MastodonConfig, min_id: str | None,
-              get: _Get) -> tuple[list[dict[str, Any]], Cursor]:
-    """The statuses of a hashtag poll (see ``MastodonSource.fetch``), and its min_id."""
+def _timeline(config: MastodonConfig, min_id: str | None, get: _Get,
+              latest: datetime) -> tuple[list[dict[str, Any]], Cursor]:
+    """The statuses of a hashtag poll (see ``MastodonSource.fetch``), and its min_id (the
+    newest status not dated after ``latest``)."""
     budget = config.max_pages if min_id else 1
     statuses: list[dict[str, Any]] = []
     newest, full = min_id, True
@@ -491,7 +538,7 @@ def _timeline(config: MastodonConfig, min_id: str | None,
         page = get(url, params)
         budget -= 1
         statuses += page
-        before, newest = newest, max([*_ids(page), *([newest] if newest else [])],
+        before, newest = newest, max([*_ids(page, latest), *([newest] if newest else [])],
                                      key=_id_key, default=None)
         full = len(page) >= config.limit and newest != before  # else no page after it
     floor = lookback_id(min_id) if min_id else None
@@ -509,9 +556,9 @@ def _timeline(config: MastodonConfig, min_id: str | None,
 
 
 def _search(config: MastodonConfig, cursor: Cursor, min_id: str | None, source: str,
-            get: _Get) -> tuple[list[dict[str, Any]], Cursor]:
-    """The statuses of a search poll (see ``MastodonSource.fetch``), and its min_id and
-    backlog."""
+            get: _Get, latest: datetime) -> tuple[list[dict[str, Any]], Cursor]:
+    """The statuses of a search poll (see ``MastodonSource.fetch``), and its min_id (the
+    newest status not dated after ``latest``) and backlog."""
     backlog = _Backlog.stored(cursor, min_id, source)
     after = (lookback_id(min_id) or min_id) if min_id else None
     statuses: list[dict[str, Any]] = []
@@ -520,7 +567,7 @@ def _search(config: MastodonConfig, cursor: Cursor, min_id: str | None, source: 
         url, params = _request(config, after, backlog.offset if backlog else None)
         page = get(url, params)
         statuses += page
-        ids = _ids(page)
+        ids = _ids(page, latest)
         newest = backlog.newest_id if backlog else max(
             [*ids, *([min_id] if min_id else [])], key=_id_key, default=None)
         position = {"min_id": newest} if newest else {}

@@ -24,6 +24,7 @@ from tests.sources.paging_stand_ins import (
     MASTODON_SEARCH,
     MastodonSearch,
     MastodonTagTimeline,
+    mastodon_id,
     poll_until_quiet,
 )
 
@@ -650,3 +651,49 @@ def test_a_link_shortened_in_the_text_is_read_whole(load_json: Callable[[str], A
     status["content"] = "<p>at <a href=\"https://acme.example/a\">acme.example/b...</a></p>"
     mention = status_to_mention(status, "https://mastodon.social")
     assert mention is not None and mention.text == "at acme.example/b..."
+
+
+def _fetched(source: MastodonSource, http: HttpClient, cfg: MastodonConfig,
+             cursor: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    result = source.fetch(http, cfg, cursor)
+    return [m.extra["status_id"] for m in result.mentions], result.cursor
+
+
+@pytest.mark.parametrize("mode", ["hashtag", "search"])
+def test_a_status_dated_in_the_future_does_not_hide_the_next_ones(
+    mode: str, httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # A remote server with a wrong clock (or a hostile one) dated a status three days
+    # ahead: Mastodon numbers it by that date, min_id moved there, and every status of
+    # the next three days was below it: never read.
+    stand_in = (MastodonTagTimeline() if mode == "hashtag" else MastodonSearch()
+                ).serve(httpserver)
+    cfg = config(httpserver, query="acme", mode=mode,
+                 **({"access_token": "tok"} if mode == "search" else {}))
+    source, start = MastodonSource(), datetime.now(UTC) - timedelta(hours=1)
+    stand_in.post(start)
+    cursor = source.fetch(http, cfg, {}).cursor
+    future = stand_in.post(datetime.now(UTC) + timedelta(days=3))
+    normal = stand_in.post(start + timedelta(minutes=5))
+    fetched, cursor = _fetched(source, http, cfg, cursor)
+    assert set(fetched) == {*future, *normal}
+
+    for minutes in (20, 40, 55):
+        later = stand_in.post(start + timedelta(minutes=minutes))
+        fetched, cursor = _fetched(source, http, cfg, cursor)
+        assert fetched == later  # the future one was read once, not again
+
+
+@pytest.mark.parametrize("mode", ["hashtag", "search"])
+def test_a_min_id_stored_in_the_future_is_brought_back_to_now(
+    mode: str, httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # A cursor a future status moved (before this was fixed) is read as now: the look-back
+    # finds the statuses of the last minutes again.
+    stand_in = (MastodonTagTimeline() if mode == "hashtag" else MastodonSearch()
+                ).serve(httpserver)
+    cfg = config(httpserver, query="acme", mode=mode,
+                 **({"access_token": "tok"} if mode == "search" else {}))
+    recent = stand_in.post(datetime.now(UTC) - timedelta(minutes=5))
+    cursor = {"min_id": mastodon_id(datetime.now(UTC) + timedelta(days=3))}
+    assert _fetched(MastodonSource(), http, cfg, cursor)[0] == recent
