@@ -22,7 +22,7 @@ from bot.sources.base import (
     SourceConfig,
     setting_error,
 )
-from bot.sources.cursors import LOOKBACK, drop_seen
+from bot.sources.cursors import LOOKBACK, drop_seen, latest_credible
 from bot.sources.json_fields import as_id, as_str
 from bot.sources.text import (
     collapse_whitespace,
@@ -225,19 +225,28 @@ class HackerNewsSource(Source[HackerNewsConfig]):
         ``newest_i``/``ids_newest``. The next polls search that span, newest first, and
         only once it is exhausted does the cursor move to ``newest_i``; newer items come
         on the poll after. Pages left below the cursor's second are the look-back's only:
-        they are not waited for, so a busy search still moves on."""
+        they are not waited for, so a busy search still moves on.
+
+        An item created after ``latest_credible`` is read but never moves the cursor (a
+        stored cursor that was moved so is read as now): it would hide every item created
+        until that second."""
+        now = datetime.now(UTC)
+        latest = int(latest_credible(now).timestamp())
         since = _stamp(cursor.get("created_at_i"))
+        if since is not None and since > latest:
+            log.warning("HN search: the stored cursor created_at_i=%s is in the future; "
+                        "this poll searches from now", since)
+            since, cursor = int(now.timestamp()), {"seen": cursor.get("seen")}
         boundary = _ids(cursor.get("ids_at")) if since is not None else set()
         backlog = _Backlog.stored(cursor, since)
         hits, more = self._hits(http, config, since, backlog.until if backlog else None)
         skip = boundary | (backlog.ids_until if backlog else set())
         fresh = [h for h in hits if str(h.get("objectID")) not in skip]
-        now = datetime.now(UTC)
         mentions, seen = drop_seen(
             [m for m in (hit_to_mention(h, now) for h in fresh) if m is not None], cursor,
             SEEN_KEEP)
         mentions.sort(key=lambda m: m.published_at)
-        new_cursor = self._cursor(hits, since, boundary, backlog)
+        new_cursor = self._cursor(hits, since, boundary, backlog, latest)
         stamps = [s for h in hits if (s := _stamp(h.get("created_at_i"))) is not None]
         if more and since is not None and min(stamps, default=since) > since:
             new_cursor = self._with_backlog(new_cursor, hits, fresh, since, boundary, backlog)
@@ -273,11 +282,13 @@ class HackerNewsSource(Source[HackerNewsConfig]):
 
     @staticmethod
     def _cursor(hits: list[dict[str, Any]], since: int | None, boundary: set[str],
-                backlog: _Backlog | None) -> Cursor:
-        """The cursor once everything up to now is read."""
+                backlog: _Backlog | None, latest: int) -> Cursor:
+        """The cursor once everything up to now is read: at the newest item created at
+        ``latest`` or before."""
         if backlog is not None:
             return {"created_at_i": backlog.newest, "ids_at": sorted(backlog.ids_newest)}
-        stamps = [s for h in hits if (s := _stamp(h.get("created_at_i"))) is not None]
+        stamps = [s for h in hits
+                  if (s := _stamp(h.get("created_at_i"))) is not None and s <= latest]
         newest = max([*stamps, *([since] if since is not None else [])], default=None)
         if newest is None:
             return {}

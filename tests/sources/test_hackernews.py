@@ -318,3 +318,37 @@ def test_stored_ids_at_that_are_no_list_of_ids_are_none(
     result = HackerNewsSource().fetch(http, config(httpserver, tags="story"),
                                       {"created_at_i": 1_700_000_000, "ids_at": ids_at})
     assert [m.external_id for m in result.mentions] == item
+
+
+def test_an_item_dated_in_the_future_does_not_hide_the_next_ones(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # An item whose created_at_i was three days ahead moved the cursor there: every
+    # search after asked from three days ahead less the look-back, and found nothing.
+    search = HackerNewsSearch().serve(httpserver)
+    start = int(datetime.now(UTC).timestamp()) - 3600
+    search.post(start)
+    source, cfg = HackerNewsSource(), config(httpserver, tags="story")
+    cursor = source.fetch(http, cfg, {}).cursor
+    future = search.post(start + 3600 + 3 * 86400)
+    normal = search.post(start + 300)
+    result = source.fetch(http, cfg, cursor)
+    assert {m.external_id for m in result.mentions} == {*future, *normal}
+    cursor = result.cursor
+
+    for seconds in (1200, 2400, 3300):
+        later = search.post(start + seconds)
+        result = source.fetch(http, cfg, cursor)
+        assert [m.external_id for m in result.mentions] == later  # the future one: once
+        cursor = result.cursor
+
+
+def test_a_cursor_stored_in_the_future_is_brought_back_to_now(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    search = HackerNewsSearch().serve(httpserver)
+    now = int(datetime.now(UTC).timestamp())
+    recent = search.post(now - 300)
+    cursor = {"created_at_i": now + 3 * 86400, "ids_at": ["1"]}
+    result = HackerNewsSource().fetch(http, config(httpserver, tags="story"), cursor)
+    assert [m.external_id for m in result.mentions] == recent
