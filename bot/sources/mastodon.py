@@ -476,7 +476,9 @@ class MastodonSource(Source[MastodonConfig]):
         pages follow from the newest status of the one before, and the cursor's min_id
         moves with them, so pages left come with the next poll. Only once a poll reaches
         the newest status does it read the look-back, newest first (since_id and max_id),
-        with the pages it has left: a busy tag keeps up first.
+        with the pages it has left: a busy tag keeps up first. The ids of other servers
+        (flake ids, ULIDs) say no time a look-back could start from: the newest page
+        below min_id is read again instead.
 
         A search answers with the newest statuses (Mastodon's search sorts by id, newest
         first, and reads min_id as a date), from the look-back's start: when a page is
@@ -552,6 +554,11 @@ def _timeline(config: MastodonConfig, min_id: str | None, get: _Get,
         if len(page) < config.limit or not ids:
             break
         below = min(ids, key=_id_key)
+    if budget and not full and min_id and floor is None:
+        # No look-back id from another server's ids (a GoToSocial ULID also numbers a
+        # remote status by its creation): the newest page below min_id instead.
+        url, params = _request(config, None)
+        statuses += get(url, params | {"max_id": min_id})
     return statuses, ({"min_id": newest} if newest else {})
 
 

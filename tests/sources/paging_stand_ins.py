@@ -434,3 +434,56 @@ class MastodonTagTimeline:
                          "url": "https://remote.example/@author"}}
             for s in reversed(page)]
         return Response(json.dumps(statuses), content_type="application/json")
+
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def ulid(when: datetime, sequence: int = 0) -> str:
+    """A ULID made at ``when``: its milliseconds in 10 Crockford base32 characters, then
+    80 bits (here a ``sequence``, not random, for a test to name) in 16."""
+    value = (int(when.timestamp() * 1000) << 80) | sequence
+    return "".join(_CROCKFORD[(value >> (5 * k)) & 31] for k in reversed(range(26)))
+
+
+def _ulid_time(status_id: str) -> datetime:
+    millis = 0
+    for char in status_id[:10]:
+        millis = millis * 32 + _CROCKFORD.index(char)
+    return datetime.fromtimestamp(millis / 1000, UTC)
+
+
+@dataclass
+class UlidTagTimeline(MastodonTagTimeline):
+    """The tag timeline of a GoToSocial instance: the same parameters, but a status id is
+    a ULID, which GoToSocial makes from a remote status's creation time
+    (``id.NewULIDFromTime(status.CreatedAt)``): one that federates late is below the
+    statuses read before it came, as on Mastodon. ULIDs of one length compare as text."""
+
+    def post(self, when: datetime, count: int = 1) -> list[str]:
+        """Publish ``count`` statuses made at ``when`` (a millisecond apart); their ids."""
+        made = [ulid(when + timedelta(milliseconds=i)) for i in range(count)]
+        self.statuses.extend(made)
+        return made
+
+    def __call__(self, request: Request) -> Response:
+        """One page of the statuses the request's bounds select."""
+        args = dict(request.args)
+        self.requests.append(args)
+        limit = min(int(args.get("limit", "20")), 40)
+        selected = sorted(
+            s for s in self.statuses
+            if all(s > args[k] for k in ("since_id", "min_id") if k in args)
+            and ("max_id" not in args or s < args["max_id"]))
+        page = selected[:limit] if "min_id" in args else selected[-limit:]
+        statuses = [
+            {"id": s, "uri": f"https://gts.example/users/author/statuses/{s}",
+             "url": f"https://gts.example/@author/statuses/{s}",
+             "created_at": _ulid_time(s).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+             "content": f"<p>acme {s[-6:]}</p>", "language": "en", "spoiler_text": "",
+             "in_reply_to_id": None, "reblog": None, "card": None,
+             "account": {"id": "01F8MH1H7YV1Z7D2C8K2730QBF", "username": "author",
+                         "acct": "author@gts.example", "display_name": "Author",
+                         "followers_count": 3, "url": "https://gts.example/@author"}}
+            for s in reversed(page)]
+        return Response(json.dumps(statuses), content_type="application/json")

@@ -24,6 +24,7 @@ from tests.sources.paging_stand_ins import (
     MASTODON_SEARCH,
     MastodonSearch,
     MastodonTagTimeline,
+    UlidTagTimeline,
     mastodon_id,
     poll_until_quiet,
 )
@@ -356,7 +357,9 @@ def test_a_server_whose_status_ids_are_not_numbers_keeps_its_cursor(
         source.fetch(http, cfg, first.cursor)
     assert len(first.mentions) == 2
     assert position(first.cursor) == {"min_id": newer}
-    assert [r.args.get("min_id") for r, _ in httpserver.log] == [None, newer]
+    # the second poll reads the newest page below min_id again (no look-back id)
+    assert [(r.args.get("min_id"), r.args.get("max_id")) for r, _ in httpserver.log] == [
+        (None, None), (newer, None), (None, newer)]
     assert not caplog.records
 
 
@@ -697,3 +700,25 @@ def test_a_min_id_stored_in_the_future_is_brought_back_to_now(
     recent = stand_in.post(datetime.now(UTC) - timedelta(minutes=5))
     cursor = {"min_id": mastodon_id(datetime.now(UTC) + timedelta(days=3))}
     assert _fetched(MastodonSource(), http, cfg, cursor)[0] == recent
+
+
+def test_a_status_federating_late_to_a_server_with_ulid_ids_is_read_on_the_next_poll(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # GoToSocial numbers a remote status by its creation too, with a ULID: Vigie computes
+    # no look-back id from one, and asked no page below min_id: the late status was lost.
+    timeline = UlidTagTimeline().serve(httpserver)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    timeline.post(start)
+    source, cfg = MastodonSource(), config(httpserver, query="acme")
+    cursor = source.fetch(http, cfg, {}).cursor
+    newer = timeline.post(start + timedelta(minutes=5))
+    second = source.fetch(http, cfg, cursor)
+    assert [m.extra["status_id"] for m in second.mentions] == newer
+    late = timeline.post(start + timedelta(minutes=4, seconds=20))
+    newest = timeline.post(start + timedelta(minutes=6))
+
+    third = source.fetch(http, cfg, second.cursor)
+    assert [m.extra["status_id"] for m in third.mentions] == late + newest
+    assert position(third.cursor) == {"min_id": newest[0]}
+    assert source.fetch(http, cfg, third.cursor).mentions == []  # read again, not twice
