@@ -160,13 +160,20 @@ class BlueskySearch:
 
     posts: list[tuple[datetime, str]] = field(default_factory=list)
     requests: list[dict[str, str]] = field(default_factory=list)
+    claimed: dict[str, datetime] = field(default_factory=dict)
+    """A post's createdAt when its author's client wrote a later one than its indexedAt
+    (its sortAt is then its indexedAt, the earlier)."""
 
-    def post(self, when: datetime, count: int = 1) -> list[str]:
-        """Publish ``count`` posts at ``when`` (a millisecond apart); their URIs."""
+    def post(self, when: datetime, count: int = 1, *,
+             created_at: datetime | None = None) -> list[str]:
+        """Publish ``count`` posts indexed at ``when`` (a millisecond apart), saying they
+        were made at ``created_at`` when given (later than ``when``); their URIs."""
         made = [(when + timedelta(milliseconds=i),
                  f"at://did:plc:author/app.bsky.feed.post/{len(self.posts) + i:013d}")
                 for i in range(count)]
         self.posts.extend(made)
+        if created_at is not None:
+            self.claimed |= {uri: created_at for _, uri in made}
         return [uri for _, uri in made]
 
     def serve(self, server: HTTPServer) -> BlueskySearch:
@@ -196,7 +203,7 @@ class BlueskySearch:
             {"uri": uri, "cid": "bafyreib", "indexedAt": _z(when),
              "author": {"did": "did:plc:author", "handle": "author.bsky.social"},
              "record": {"$type": "app.bsky.feed.post", "text": f"acme {uri[-4:]}",
-                        "createdAt": _z(when)}}
+                        "createdAt": _z(self.claimed.get(uri, when))}}
             for when, uri in page]}
         if offset + limit < len(selected):
             body["cursor"] = str(offset + limit)

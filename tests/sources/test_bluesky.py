@@ -416,3 +416,26 @@ def test_a_link_facet_with_a_bad_range_leaves_the_text(
         {"$type": "app.bsky.richtext.facet#link", "uri": "https://acme.example/x"}]}]
     mention = post_to_mention(post)
     assert mention is not None and mention.text == text.strip()
+
+
+def test_a_post_dated_in_the_future_does_not_move_since(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # A client may write any createdAt; search sorts by sortAt, the earlier of it and the
+    # AppView's indexedAt (lexicon: indexedAt is required), so since stays at the
+    # indexing time and the next posts are read.
+    search = BlueskySearch().serve(httpserver)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    search.post(start)
+    source, cfg = BlueskySource(), config(httpserver)
+    cursor = source.fetch(http, cfg, {}).cursor
+    future = search.post(start + timedelta(minutes=5), created_at=start + timedelta(days=3))
+    result = source.fetch(http, cfg, cursor)
+    assert [m.external_id for m in result.mentions] == future
+    assert result.cursor["since"] == (start + timedelta(minutes=5)).isoformat()
+    cursor = result.cursor
+    for minutes in (20, 40, 55):
+        later = search.post(start + timedelta(minutes=minutes))
+        result = source.fetch(http, cfg, cursor)
+        assert [m.external_id for m in result.mentions] == later
+        cursor = result.cursor
