@@ -164,16 +164,25 @@ def shifts_in_force(session: Session, workspace_id: int, start: datetime, end: d
     row = session.get(TriageCalibration, workspace_id)
     enabled = row.enabled if row is not None else True
     offset = row.offset if row is not None else 0
+    runs = list(session.scalars(select(TriageRun).where(
+        TriageRun.workspace_id == workspace_id, TriageRun.created_at >= start)
+        .order_by(TriageRun.created_at.desc(), TriageRun.id.desc())))
+    # An "off" run while learning was already off (or "on" while on) is recorded too: what
+    # a switch found is what the switch before it left, not the opposite of its own.
+    earlier = session.scalar(select(TriageRun.kind).where(
+        TriageRun.workspace_id == workspace_id, TriageRun.created_at < start,
+        TriageRun.kind.in_(("on", "off")))
+        .order_by(TriageRun.created_at.desc(), TriageRun.id.desc()).limit(1))
+    found = [run.kind == "on" for run in runs if run.kind in ("on", "off")][1:]
+    found.append(earlier != "off")  # a workspace's calibration starts on
     seen: list[int] = []
-    for run in session.scalars(select(TriageRun).where(
-            TriageRun.workspace_id == workspace_id, TriageRun.created_at >= start)
-            .order_by(TriageRun.created_at.desc(), TriageRun.id.desc())):
+    for run in runs:
         if run.created_at < end:  # what the run left was in force from then on
             seen.append(offset if enabled else 0)
         if run.kind in ("learn", "reset"):
             offset = run.offset_before
         elif run.kind in ("on", "off"):
-            enabled = run.kind == "off"  # what it was before the switch
+            enabled = found.pop(0)  # what it was before the switch
     seen.append(offset if enabled else 0)  # in force at ``start``
     return seen
 

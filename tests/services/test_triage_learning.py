@@ -570,3 +570,66 @@ def test_the_digest_lists_what_waited_under_the_shift_then_in_force(
     offered = [element["value"] for block in blocks if block["type"] == "actions"
                for element in block["elements"]]
     assert [value.split(":")[0] for value in offered] == [str(ids["0"]), str(ids["1"])]
+
+
+def test_a_switch_that_changed_nothing_keeps_the_shift_in_force(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """`/cm triage off` while learning is already off (or `on` while on) is recorded like
+    any switch, but changes nothing: the shifts in force around it are what the switch
+    before it left, not the opposite of its own."""
+    day = datetime(2026, 11, 2, tzinfo=UTC)
+    with transaction(sessions) as session:
+        session.add(TriageCalibration(workspace_id=workspace_id, offset=10))
+    triage_learning.do_set_enabled(sessions, workspace_id, CLI, False, now=day - timedelta(days=2))
+    triage_learning.do_set_enabled(sessions, workspace_id, CLI, False, now=day + timedelta(hours=3))
+    with sessions() as session:
+        assert triage_learning.shifts_in_force(session, workspace_id, day,
+                                               day + timedelta(days=1)) == [0, 0]
+    triage_learning.do_set_enabled(sessions, workspace_id, CLI, True, now=day + timedelta(hours=5))
+    triage_learning.do_set_enabled(sessions, workspace_id, CLI, True, now=day + timedelta(hours=6))
+    with sessions() as session:
+        # Newest first: on since 05:00 (twice over), off before (twice over).
+        assert triage_learning.shifts_in_force(session, workspace_id, day,
+                                               day + timedelta(days=1)) == [10, 10, 0, 0]
+        # A day that only saw the second "on": on all day.
+        assert triage_learning.shifts_in_force(
+            session, workspace_id, day + timedelta(hours=6), day + timedelta(days=1)) == [10, 10]
+    with transaction(sessions) as session:
+        session.query(TriageRun).delete()
+        calibration = session.get(TriageCalibration, workspace_id)
+        assert calibration is not None
+        calibration.enabled = True
+    # A workspace's first switch: "on" while on (as a calibration starts) changes nothing.
+    triage_learning.do_set_enabled(sessions, workspace_id, CLI, True, now=day + timedelta(hours=1))
+    with sessions() as session:
+        assert triage_learning.shifts_in_force(session, workspace_id, day,
+                                               day + timedelta(days=1)) == [10, 10]
+
+
+def test_the_digest_reads_no_stale_shift_from_a_switch_that_changed_nothing(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    """Learning was turned off (its +10 shift kept for later) two days before; an admin
+    ran `/cm triage off` again on the digest's day. The threshold in force all day was the
+    watch's own, so a backfilled complaint above it never waited: the digest does not list
+    it (it did while it read the repeated "off" as a switch from on, hence +10)."""
+    day = datetime(2026, 11, 2, 10, tzinfo=UTC)
+    fetched = [FetchedMention(network="x", external_id="1", url="https://x.com/a/1",
+                              text="@acme my order never arrived and nobody answers",
+                              author=FetchedAuthor(handle="@c1"),
+                              published_at=day - timedelta(minutes=5))]
+    with transaction(sessions) as session:
+        watch = get_watch_by_name(session, workspace_id, watch_name)
+        (scored,) = match_and_analyze(watch, fetched, now=day, report=IngestReport())
+        watch.alert_threshold = scored.analysis.priority - 5
+        session.add(TriageCalibration(workspace_id=workspace_id, offset=10))
+    triage_learning.do_set_enabled(sessions, workspace_id, CLI, False, now=day - timedelta(days=2))
+    triage_learning.do_set_enabled(sessions, workspace_id, CLI, False, now=day - timedelta(hours=1))
+    with transaction(sessions) as session:
+        report = do_ingest(session, get_watch_by_name(session, workspace_id, watch_name),
+                           None, fetched, now=day, backfill_before=day)
+    assert report.stored == 1 and report.alerts == 0
+    with sessions() as session:
+        config = channel_config(session, workspace_id, CHANNEL_ID)
+        end = day + timedelta(hours=12)
+        digest = build_digest_report(session, config, end=end, now=end)
+    assert digest.waited == []
