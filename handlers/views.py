@@ -132,7 +132,8 @@ def register(app: App, runtime: Runtime) -> None:
                                        origin=draft_origin(view, value),
                                        link_allowlist=runtime.settings.reply_link_domains,
                                        users=users, answering=_answering(view),
-                                       based_on=_draft_base(view))
+                                       based_on=_draft_base(view),
+                                       names=users.without_asking())
             elif callback == REJECT:
                 workflow.do_reject(sessions, ws, actor, mention_id, value)
             else:

@@ -527,8 +527,8 @@ def do_save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Act
                   mention_id: int, text: str, *, origin: DraftOrigin = DraftOrigin.HUMAN,
                   link_allowlist: list[str] | None = None,
                   users: UserDirectory | None = None,
-                  answering: str | None = None, based_on: DraftBase | None = None
-                  ) -> Outcome:
+                  answering: str | None = None, based_on: DraftBase | None = None,
+                  names: UserDirectory | None = None) -> Outcome:
     """Store a new draft version (with its risk checks) and ask for approval. A mention
     nobody owns becomes the drafter's, who is checked as anyone assigned is (Slack's
     directory ``users``, when there is one, and roles): a guest no admin gave a role is
@@ -543,24 +543,29 @@ def do_save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Act
     did it and carrying the current draft). Without it (a `/cm draft` command, an editor
     opened before editors recorded it), the text replaces whatever is there, and the
     confirmation says whose version it replaced (saved by someone else) and whose approval
-    it withdrew."""
+    it withdrew.
+
+    ``names``: the directory the refusal and the confirmation name people by (default
+    ``users``); one that never asks Slack when they go in a request's ack."""
     text = text.strip()
     if not text:
         raise ServiceError("workflow.empty_draft")
     if len(text) > MAX_DRAFT:
         raise ServiceError("workflow.draft_too_long", limit=str(MAX_DRAFT))
     account = drafter_account(sessions, workspace_id, actor, mention_id, users)
+    if names is None:
+        names = users
     try:
         outcome = _save_draft(sessions, workspace_id, actor, mention_id, text, origin,
                               link_allowlist, account, answering, based_on)
     except EditorOutdated as err:
-        err.name_person(users)
+        err.name_person(names)
         raise
     except IntegrityError:
         # Someone saved a draft of this mention at the same moment.
         raise ServiceError("workflow.conflict", id=str(mention_id)) from None
     for _key, params in outcome.notes:
-        params["who"] = person_shown(users, params["who"])
+        params["who"] = person_shown(names, params["who"])
     return outcome
 
 

@@ -220,6 +220,18 @@ class SlackUserDirectory:
             self._answers[user_id] = self._cached(user_id)
         return self._answers[user_id]
 
+    def known(self, user_id: str) -> SlackAccount | None:
+        """What Slack already said about ``user_id``, to this directory or to the process
+        (however long ago), without asking it: None when it never answered."""
+        if user_id in self._answers:
+            return self._answers[user_id]
+        return self._cache.last_known(self._workspace, user_id) \
+            if self._cache is not None else None
+
+    def without_asking(self) -> KnownUsers:
+        """This directory reduced to what Slack already said (:meth:`known`)."""
+        return KnownUsers(self)
+
     def _cached(self, user_id: str) -> SlackAccount | None:
         if self._cache is None:
             return self._ask(user_id)
@@ -256,6 +268,20 @@ class SlackUserDirectory:
                             or bool(user.get("is_ultra_restricted")),
                             locale=str(user["locale"]) if user.get("locale") else None,
                             name=shown_name(user))
+
+
+class KnownUsers:
+    """A directory that never asks Slack, for what a request shows before its ack: a
+    modal's refusal goes in the ack, which Slack wants within 3 seconds, so naming
+    someone there must not wait on ``users.info``. Someone Slack never described is
+    shown as a user reference instead."""
+
+    def __init__(self, directory: SlackUserDirectory) -> None:
+        self._directory = directory
+
+    def account(self, user_id: str) -> SlackAccount | None:
+        """What Slack already said about ``user_id`` (None: never asked, or no answer)."""
+        return self._directory.known(user_id)
 
 
 def shown_name(user: Mapping[str, Any]) -> str | None:

@@ -7,18 +7,24 @@ opened before editors recorded what they showed saves as it did then."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from bot.slack.users import CACHE_SECONDS, AccountCache
 from storage.models import Approval, Draft, DraftAuthor
-from tests.e2e.conftest import VigieApp
+from tests.e2e.conftest import VigieApp, start_vigie
+from tests.e2e.test_guests import lookups
 from tests.e2e.test_workflow import APPROVER, card, grant, seed, settle, status
 from tests.harness.constants import OTHER_USER_ID, USER_ID
+from tests.harness.slack_standin import ManualClock, SlackStandIn
 
 V1 = "Sorry Ana, we are looking into it."
 V2 = "Sorry Ana, here is the refund link: https://acme.example/refund"
 MINE = "Sorry Ana, my own edit of the first version."
+CAROL = "U07CMCAROL"  # an approver who saved no version
 
 
 def _drafts(vigie: VigieApp, mention_id: int) -> list[tuple[int, str | None, list[str]]]:
@@ -163,3 +169,48 @@ def test_an_editor_opened_before_the_upgrade_saves_as_before(vigie: VigieApp) ->
 
     assert _submit(vigie, view_id, block_id, MINE, view=view) == {}
     assert [version for version, _, _ in _drafts(vigie, mention_id)] == [1, 2, 3]
+
+
+@pytest.fixture
+def clocked(db_url: str, slack_standin: SlackStandIn) -> Iterator[tuple[VigieApp, ManualClock]]:
+    """Vigie whose cache of Slack's answers about users runs on a clock the test moves."""
+    clock = ManualClock()
+    for vigie in start_vigie(db_url, slack_standin, accounts=AccountCache(clock=clock)):
+        yield vigie, clock
+
+
+def test_the_editor_names_people_without_asking_slack_before_its_ack(
+        clocked: tuple[VigieApp, ManualClock]) -> None:
+    """The editor's answer (its refusal under the field, or its save) is the ack Slack wants
+    within 3 seconds: it names whoever saved or approved meanwhile as Slack last described
+    them, however long ago, and never waits on a users.info about them first."""
+    vigie, clock = clocked
+    mention_id = seed(vigie)
+    grant(vigie, OTHER_USER_ID, "agent")
+    grant(vigie, CAROL, "approver")
+    vigie.standin.set_user(OTHER_USER_ID, display_name="Bob")
+    vigie.standin.set_user(CAROL, display_name="Carol")
+    _draft(vigie, mention_id, V1, 1)
+    view_id, block_id = _open_editor(vigie, mention_id)
+    _draft(vigie, mention_id, V2, 2, user_id=OTHER_USER_ID)
+    settle(vigie)
+    clock.advance(CACHE_SECONDS)  # what Slack said of Bob is no longer fresh
+    asked = lookups(vigie, OTHER_USER_ID)
+
+    refused = _submit(vigie, view_id, block_id, MINE)
+
+    assert refused["errors"][block_id].startswith(
+        f"Not saved: Bob saved draft v2 of mention #{mention_id} while this editor was open")
+    assert lookups(vigie, OTHER_USER_ID) == asked
+
+    # Saved from an editor opened on the approved draft: the approval is withdrawn, and
+    # the save's answer waits on no look-up of the approver either.
+    vigie.slack.command_answer(f"approve {mention_id} v2 confirm", user_id=CAROL)
+    settle(vigie)
+    assert status(vigie, mention_id) == "approved"
+    view_id, block_id = _open_editor(vigie, mention_id)
+    clock.advance(CACHE_SECONDS)
+    asked = lookups(vigie, CAROL)
+    assert _submit(vigie, view_id, block_id, MINE) == {}
+    assert lookups(vigie, CAROL) == asked
+    assert status(vigie, mention_id) == "awaiting_approval"
