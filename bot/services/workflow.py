@@ -30,7 +30,7 @@ from bot.messages.notes import Link, NetworkName, Note, RiskFlags, RiskLevel, Te
 from bot.messages.show import DraftToApprove
 from bot.messages.stored import spec_payload
 from bot.services import assignees, notifications, triage_labels
-from bot.services.actors import BRAND_ACCOUNT, Actor
+from bot.services.actors import BRAND_ACCOUNT, CLI, Actor
 from bot.services.audit import record
 from bot.services.draft_checks import draft_audience, foreign_data
 from bot.services.errors import Forbidden, Mrkdwn, NeedsOverride, NotFound, ServiceError, Term
@@ -149,9 +149,12 @@ def _shown_params(language: str, params: dict[str, Any]) -> dict[str, Any]:
 
 def person_shown(users: UserDirectory | None, who: str | None) -> Any:
     """How to name the person ``who`` (a Slack id) to a user: by the name Slack gives them
-    (``users``, when there is one), else as a user reference; someone unnamed (the local
-    operator, or nobody recorded) as they are recorded, or "someone". Asks Slack: call it
-    outside any transaction."""
+    (``users``, when there is one), else as a user reference; the local operator (recorded
+    as the CLI's name) in words, anyone else unnamed as recorded, or "someone" (nobody
+    recorded: a version saved from the terminal). Asks Slack: call it outside any
+    transaction."""
+    if who == CLI.name:
+        return Term("workflow.operator")
     if not who or not USER_ID.fullmatch(who):
         return who or Term("workflow.someone")
     account = users.account(who) if users is not None else None
