@@ -49,7 +49,7 @@ sender that does not stall never writes for a row another sender has taken over.
 that stalls (a frozen machine) may still write once, past its hold: everything it records
 (the file's id, the result, a failure) is written only while the hold is its own, so it
 never overwrites what the sender that took the row over recorded, and a message or file it
-posted all the same is deleted (``_delete_late_copy``, ``_delete_late_file``): the row
+posted all the same is deleted (``_delete_late_copy``): the row
 keeps the one message or file it recorded, which its updates and thread notes go to.
 A row whose last attempt Slack refused with a 429 skips that look-up (``NOT_POSTED``): a
 rate-limited call is not posted, and the look-up (``conversations.history``, itself
@@ -879,7 +879,7 @@ class OutboxSender:
             recheck = self._recheck_payload(message, row_id, ts, since)
         if not self._record_success(hold, ts, recheck=recheck, posted=posted or updated):
             if own is not None and own == ts:
-                self._delete_late_copy(message, row_id, own)
+                self._delete_late_copy(row_id, own, message.team_id, message.channel)
             else:
                 log.warning("outbox row %s: its hold ran out while it was sent (this sender "
                             "stalled): %s not recorded, the row is the sender's that took "
@@ -888,18 +888,26 @@ class OutboxSender:
         report.sent += 1
         return True
 
-    def _delete_late_copy(self, message: OutgoingMessage, row_id: int, ts: str) -> None:
-        """Delete the message ``ts`` this sender posted for row ``row_id`` after its hold
-        ran out (it stalled, another sender took the row over and posted or records its
-        own): the row keeps the other sender's message, the only one left."""
+    def _delete_late_copy(self, row_id: int, copy: str, team_id: str | None,
+                          channel: str | None = None) -> None:
+        """Delete the message or file ``copy`` this sender posted or shared for row
+        ``row_id`` after its hold ran out (it stalled, another sender took the row over and
+        posted or records its own): the row keeps the other sender's, the only one left.
+        ``copy`` is the ts of a message in ``channel``, or, with no channel, the id of a
+        file (files carry no metadata, so no later look-up would find that copy). A
+        deletion Slack refuses leaves the copy (logged)."""
+        posted, late = ("posted", "late copy") if channel is not None else ("shared", "late file")
         try:
-            self._notifier.delete(message.channel, ts, team_id=message.team_id)
+            if channel is not None:
+                self._notifier.delete(channel, copy, team_id=team_id)
+            else:
+                self._notifier.delete_file(copy, team_id=team_id)
         except DeliveryError as err:
-            log.error("outbox row %s was posted twice (this sender stalled past its hold): "
-                      "could not delete its late copy %s: %s", row_id, ts, err)
+            log.error("outbox row %s was %s twice (this sender stalled past its hold): "
+                      "could not delete its %s %s: %s", row_id, posted, late, copy, err)
         else:
-            log.warning("outbox row %s was posted twice (this sender stalled past its "
-                        "hold): deleted its late copy %s", row_id, ts)
+            log.warning("outbox row %s was %s twice (this sender stalled past its hold): "
+                        "deleted its %s %s", row_id, posted, late, copy)
 
     def _held_row(self, session: Session, hold: _Hold) -> OutboxMessage | None:
         """The row of ``hold`` while it is still this sender's (``_hold_lease``), else
@@ -1187,24 +1195,10 @@ class OutboxSender:
         self._free_at[channel] = self._monotonic() + self._interval
         if not self._record_success(hold, ""):
             if own:
-                self._delete_late_file(row_id, own[-1], team_id)
+                self._delete_late_copy(row_id, own[-1], team_id)
             return True
         report.sent += 1
         return True
-
-    def _delete_late_file(self, row_id: int, file_id: str, team_id: str | None) -> None:
-        """Delete the file ``file_id`` this sender shared for row ``row_id`` after its
-        hold ran out (it stalled, and another sender took the row over): the row is the
-        other sender's, which shares or shared its own. Files carry no metadata, so no
-        later look-up would find this copy."""
-        try:
-            self._notifier.delete_file(file_id, team_id=team_id)
-        except DeliveryError as err:
-            log.error("outbox row %s was shared twice (this sender stalled past its hold): "
-                      "could not delete its late file %s: %s", row_id, file_id, err)
-        else:
-            log.warning("outbox row %s was shared twice (this sender stalled past its "
-                        "hold): deleted its late file %s", row_id, file_id)
 
     def _record_file_id(self, hold: _Hold, file_id: str) -> None:
         """Commit the id Slack gave the file being uploaded, and when its upload is
