@@ -245,3 +245,16 @@ def sqlite_url(_sqlite_migrated: Path, tmp_path: Path) -> str:
     """A migrated SQLite database in a temporary folder."""
     return _copy_of(_sqlite_migrated, tmp_path)
 
+
+@pytest.fixture
+def cli_env(db_url: str) -> dict[str, str]:
+    """Settings for `vigie` commands run in the test's process (``CliRunner``): a migrated
+    database (SQLite, then PostgreSQL) with one workspace (``TEAM_ID``, in UTC), no Slack
+    token."""
+    engine = make_engine(db_url)
+    with transaction(make_session_factory(engine)) as session:
+        session.add(Workspace(team_id=TEAM_ID, timezone="UTC"))
+    engine.dispose()
+    return {"VIGIE_DATABASE_URL": db_url, "VIGIE_TIMEZONE": "UTC",
+            "SLACK_BOT_TOKEN": "", "SLACK_SIGNING_SECRET": "", "SLACK_APP_TOKEN": ""}
+

@@ -16,20 +16,9 @@ from bot.cli import listening as _listening  # noqa: F401  (registers watch)
 from bot.cli import opportunities as _opportunities  # noqa: F401  (registers opp)
 from bot.cli.root import main
 from storage.db import make_engine, make_session_factory, transaction
-from storage.models import AuditEvent, Author, Mention, Watch, Workspace
+from storage.models import AuditEvent, Author, Mention, Watch
 from storage.models_competitors import Opportunity, WatchGroup
 from storage.models_influencers import TrackedInfluencer
-
-
-@pytest.fixture
-def env(db_url: str) -> dict[str, str]:
-    """Settings for a migrated database (SQLite, then PostgreSQL) with one workspace."""
-    engine = make_engine(db_url)
-    with transaction(make_session_factory(engine)) as session:
-        session.add(Workspace(team_id="T07VIGIE01", timezone="UTC"))
-    engine.dispose()
-    return {"VIGIE_DATABASE_URL": db_url, "VIGIE_TIMEZONE": "UTC",
-            "SLACK_BOT_TOKEN": "", "SLACK_SIGNING_SECRET": "", "SLACK_APP_TOKEN": ""}
 
 
 def _run(env: dict[str, str], *args: str) -> tuple[int, str]:
@@ -79,30 +68,30 @@ def _seed(env: dict[str, str]) -> int:
     return opportunity_id
 
 
-def test_influencers_ranking_and_tracking(env: dict[str, str]) -> None:
-    _seed(env)
-    code, out = _run(env, "influencers", "--period", "7d")
+def test_influencers_ranking_and_tracking(cli_env: dict[str, str]) -> None:
+    _seed(cli_env)
+    code, out = _run(cli_env, "influencers", "--period", "7d")
     assert code == 0, out
     assert "@ana@example.social" in out and "*" not in out and "<http" not in out
     assert "Nobody is tracked yet: vigie influencers track" in out
     assert out.index("@ana@example.social") < out.index("@bob@example.social")
-    code, out = _run(env, "influencers", "track", "@bob@example.social", "mastodon")
+    code, out = _run(cli_env, "influencers", "track", "@bob@example.social", "mastodon")
     assert code == 0 and "Tracking @bob@example.social on mastodon" in out, out
-    code, out = _run(env, "influencers", "track", "@bob@example.social", "mastodon")
+    code, out = _run(cli_env, "influencers", "track", "@bob@example.social", "mastodon")
     assert code == 0 and "already tracked" in out
-    code, out = _run(env, "influencers")
+    code, out = _run(cli_env, "influencers")
     assert "engagement 30 · sentiment not analysed · tracked" in out and ":pushpin:" not in out
     assert "Tracked: @bob@example.social (mastodon)" in out
-    code, out = _run(env, "influencers", "--json")
+    code, out = _run(cli_env, "influencers", "--json")
     data = json.loads(out)
     assert data["days"] == 30
     ranked = {i["handle"]: i for i in data["influencers"]}
     assert ranked["@bob@example.social"]["tracked"] is True
     assert ranked["@ana@example.social"]["mentions"] == 2
     assert data["tracked"] == [{"network": "mastodon", "handle": "@bob@example.social"}]
-    code, out = _run(env, "influencers", "untrack", "@bob@example.social", "mastodon")
+    code, out = _run(cli_env, "influencers", "untrack", "@bob@example.social", "mastodon")
     assert code == 0 and "No longer tracking @bob@example.social" in out
-    engine = make_engine(env["VIGIE_DATABASE_URL"])
+    engine = make_engine(cli_env["VIGIE_DATABASE_URL"])
     with make_session_factory(engine)() as session:
         assert session.scalars(select(TrackedInfluencer)).all() == []
         actions = [a.action for a in session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
@@ -118,35 +107,35 @@ def test_influencers_ranking_and_tracking(env: dict[str, str]) -> None:
      "Error: @nobody@example.social (mastodon) is not tracked: vigie influencers lists"),
     (["track", "@ana"], "Missing argument"),
 ])
-def test_influencers_bad_inputs(env: dict[str, str], args: list[str], message: str) -> None:
-    code, out = _run(env, "influencers", *args)
+def test_influencers_bad_inputs(cli_env: dict[str, str], args: list[str], message: str) -> None:
+    code, out = _run(cli_env, "influencers", *args)
     assert code == 2 and message in out, out
     assert "`" not in out and "/cm" not in out
 
 
-def test_opportunities_listing_and_actions(env: dict[str, str]) -> None:
-    opportunity_id = _seed(env)
-    code, out = _run(env, "opp")
+def test_opportunities_listing_and_actions(cli_env: dict[str, str]) -> None:
+    opportunity_id = _seed(cli_env)
+    code, out = _run(cli_env, "opp")
     assert code == 0, out
     assert f"#{opportunity_id} [open] alternative · rivalo · @cyd@example.social" in out
-    code, out = _run(env, "opp", "assign", str(opportunity_id), "U07AGENT01")
+    code, out = _run(cli_env, "opp", "assign", str(opportunity_id), "U07AGENT01")
     assert code == 0 and f"#{opportunity_id}: assigned (assigned to U07AGENT01)" in out, out
-    code, out = _run(env, "opp", "draft", f"#{opportunity_id}", "Happy", "to", "help")
+    code, out = _run(cli_env, "opp", "draft", f"#{opportunity_id}", "Happy", "to", "help")
     assert code == 0 and "drafted" in out, out
-    code, out = _run(env, "opp", "contacted", str(opportunity_id))
+    code, out = _run(cli_env, "opp", "contacted", str(opportunity_id))
     assert code == 0 and "contacted" in out, out
-    assert "No conquest opportunity" in _run(env, "opp")[1]
-    code, out = _run(env, "opp", "--status", "contacted", "--json")
+    assert "No conquest opportunity" in _run(cli_env, "opp")[1]
+    code, out = _run(cli_env, "opp", "--status", "contacted", "--json")
     [item] = json.loads(out)
     assert (item["id"], item["status"], item["assignee"], item["draft"]) == (
         opportunity_id, "contacted", "U07AGENT01", "Happy to help")
-    code, out = _run(env, "opp", "reopen", str(opportunity_id))
+    code, out = _run(cli_env, "opp", "reopen", str(opportunity_id))
     assert code == 0 and "assigned" in out, out
-    code, out = _run(env, "opp", "dismiss", str(opportunity_id))
+    code, out = _run(cli_env, "opp", "dismiss", str(opportunity_id))
     assert code == 0 and "dismissed" in out
-    assert json.loads(_run(env, "opp", "--status", "all", "--json")[1])[0]["status"] == \
+    assert json.loads(_run(cli_env, "opp", "--status", "all", "--json")[1])[0]["status"] == \
         "dismissed"
-    code, out = _run(env, "opp", "dismiss", str(opportunity_id))
+    code, out = _run(cli_env, "opp", "dismiss", str(opportunity_id))
     assert code == 2 and "is dismissed: 'dismiss' does not apply to it now" in out, out
 
 
@@ -158,18 +147,18 @@ def test_opportunities_listing_and_actions(env: dict[str, str]) -> None:
     (["call", "1"], "No such command 'call'"),
     (["--status", "won"], "Invalid value for '--status'"),
 ])
-def test_opportunities_bad_inputs(env: dict[str, str], args: list[str], message: str) -> None:
-    _run(env, "opp")
-    code, out = _run(env, "opp", *args)
+def test_opportunities_bad_inputs(cli_env: dict[str, str], args: list[str], message: str) -> None:
+    _run(cli_env, "opp")
+    code, out = _run(cli_env, "opp", *args)
     assert code == 2 and message in out, out
 
 
-def test_opportunity_assign_refuses_a_viewer_without_slack(env: dict[str, str]) -> None:
+def test_opportunity_assign_refuses_a_viewer_without_slack(cli_env: dict[str, str]) -> None:
     """Without Slack to ask, `vigie opp assign` still checks the role, as `/cm opp assign`
     does, and says it in the terminal's words."""
-    opportunity_id = _seed(env)
-    assert _run(env, "settings", "default_role", "viewer")[0] == 0
-    code, out = _run(env, "opp", "assign", str(opportunity_id), "U07AGENT01")
+    opportunity_id = _seed(cli_env)
+    assert _run(cli_env, "settings", "default_role", "viewer")[0] == 0
+    code, out = _run(cli_env, "opp", "assign", str(opportunity_id), "U07AGENT01")
     assert code == 2, out
     assert out.strip() == (
         "Error: They are viewer, so they could not work on it: assign it to an agent (or "

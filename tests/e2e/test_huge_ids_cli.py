@@ -10,21 +10,8 @@ from bot.cli import listening as _listening  # noqa: F401  (registers source and
 from bot.cli import opportunities as _opportunities  # noqa: F401  (registers opp)
 from bot.cli import outbox as _outbox  # noqa: F401  (registers outbox)
 from bot.cli.root import main
-from storage.db import make_engine, make_session_factory, transaction
-from storage.models import Workspace
 
 HUGE = "99999999999"
-
-
-@pytest.fixture
-def env(db_url: str) -> dict[str, str]:
-    """Settings for a migrated database (SQLite, then PostgreSQL) with one workspace."""
-    engine = make_engine(db_url)
-    with transaction(make_session_factory(engine)) as session:
-        session.add(Workspace(team_id="T07VIGIE01", timezone="UTC"))
-    engine.dispose()
-    return {"VIGIE_DATABASE_URL": db_url, "VIGIE_TIMEZONE": "UTC",
-            "SLACK_BOT_TOKEN": "", "SLACK_SIGNING_SECRET": "", "SLACK_APP_TOKEN": ""}
 
 
 @pytest.mark.parametrize(("args", "expected"), [
@@ -37,8 +24,8 @@ def env(db_url: str) -> dict[str, str]:
     (["outbox", "retry", HUGE], "Nothing requeued."),
     (["poll", "--source", HUGE], ""),
 ])
-def test_a_huge_id_is_unknown(env: dict[str, str], args: list[str], expected: str) -> None:
-    result = CliRunner().invoke(main, args, env=env)
+def test_a_huge_id_is_unknown(cli_env: dict[str, str], args: list[str], expected: str) -> None:
+    result = CliRunner().invoke(main, args, env=cli_env)
     assert result.exception is None or isinstance(result.exception, SystemExit), \
         repr(result.exception)
     assert expected in result.output
