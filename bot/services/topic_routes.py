@@ -20,7 +20,7 @@ from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError, Term
 from bot.services.mention_search import topic_of
 from bot.services.permissions import require_role
-from bot.services.watches import CHANNEL_PATTERN, check_alert_channel, get_watch_by_name
+from bot.services.watches import check_alert_channel, get_watch_by_name
 from storage.db import transaction
 from storage.models import Role, Watch
 from storage.models_competitors import WATCH_BRAND
@@ -45,8 +45,6 @@ def do_add_route(sessions: sessionmaker[Session], workspace_id: int, actor: Acto
     unless routed, and ``do_remove_route`` brings a routed topic back. A competitor's
     watch never alerts, so it has nothing to route: refused."""
     topic = topic_of(topic)
-    if not CHANNEL_PATTERN.match(channel_id):
-        raise ServiceError("watch.bad_channel", channel=channel_id[:40])
     check_alert_channel(notifier, team_id, channel_id)
     with transaction(sessions) as session:
         if actor.user_id:

@@ -92,9 +92,12 @@ def _validate(name: str, channel_id: str, threshold: int) -> None:
 
 
 def check_alert_channel(notifier: object, team_id: str | None, channel_id: str) -> None:
-    """Refuse, with what to do, a channel Slack says Vigie cannot post alerts in (private
-    without the bot, deleted, archived): its alerts would all be lost. Nothing is checked
-    without Slack (the console notifier), nor when Slack cannot tell."""
+    """Refuse ``channel_id`` when it is no channel id (``watch.bad_channel``), then, with
+    what to do, a channel Slack says Vigie cannot post alerts in (private without the bot,
+    deleted, archived): its alerts would all be lost. Slack is asked only through a Slack
+    notifier (not the console one), and a channel it cannot tell about is not refused."""
+    if not CHANNEL_PATTERN.match(channel_id):
+        raise ServiceError("watch.bad_channel", channel=channel_id[:40])
     if not isinstance(notifier, ChannelChecker):
         return
     problem = notifier.channel_problem(channel_id, team_id)
@@ -351,8 +354,6 @@ def do_move_watch(sessions: sessionmaker[Session], workspace_id: int, actor: Act
     deleted...), and those waiting for it, go to the new one
     (``outbox.retarget_refused_cards``); cards posted in the old channel stay there. A
     channel one of the watch's topic routes sends to is refused: remove the route first."""
-    if not CHANNEL_PATTERN.match(channel_id):
-        raise ServiceError("watch.bad_channel", channel=channel_id[:40])
     check_alert_channel(notifier, team_id, channel_id)
     with transaction(sessions) as session:
         if actor.user_id:
