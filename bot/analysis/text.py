@@ -217,8 +217,20 @@ def strip_links(text: str) -> str:
     """
     # Every URL_RE match holds "://" or "w." in some case.
     if "://" in text or "w." in text or "W." in text:
-        text = URL_RE.sub(" ", text)
+        text = URL_RE.sub(_link_to_space, text)
     return _replace_bare_links(text, " ", for_models=False)
+
+
+# What ends a sentence right after a link, not part of it ("can you check
+# https://acme.com/order/123?"): find_urls' trailing punctuation.
+_SENTENCE_END_AFTER_LINK = ".,;:!?)]}»…" + QUESTION_MARKS + EXCLAMATION_MARKS
+
+
+def _link_to_space(match: re.Match[str]) -> str:
+    """A link with a scheme as a space, the punctuation that ends its sentence kept."""
+    link = match.group(0)
+    kept = link.rstrip(_SENTENCE_END_AFTER_LINK)
+    return " " + link[len(kept):]
 
 
 def _replace_bare_links(text: str, replacement: str, *, for_models: bool) -> str:

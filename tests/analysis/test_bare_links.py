@@ -39,6 +39,10 @@ def analysed(*texts: str) -> list[tuple[int, str, str]]:
         ("shop at münchen.de/x-refund.", "shop at  ."),
         ("see https://acme.com/refund?x=1 ok", "see   ok"),
         ("see WWW.acme.com/refund", "see  "),
+        # The punctuation ending the sentence after a link with a scheme stays too.
+        ("@acme my order https://acme.com/orders/123?", "@acme my order  ?"),
+        ("down (https://acme.com/status)!", "down ( )!"),
+        ("see https://t.co/abc... ok", "see  ... ok"),
     ],
 )
 def test_strip_links_removes_links_with_and_without_a_scheme(text: str, stripped: str) -> None:
@@ -90,6 +94,16 @@ def test_a_question_with_a_bare_link_still_alerts(text: str) -> None:
     assert priority >= DEFAULT_ALERT_THRESHOLD, reason
     flags = {f.name: f.terms for f in detect_intent(text).flags}
     assert "?" in flags["question"]
+
+
+def test_a_question_mark_right_after_a_link_with_a_scheme_is_a_question() -> None:
+    # URL_RE reads a link up to the next space, so its sentence's "?" went with it.
+    text = "@acme my order https://acme.com/orders/123?"
+    assert read_signals(text, "en").question_marks == 1
+    flags = {f.name: f.terms for f in detect_intent(text).flags}
+    assert "?" in flags["question"]
+    ((priority, intent, reason),) = analysed(text)
+    assert intent == "question" and priority >= DEFAULT_ALERT_THRESHOLD, reason
 
 
 def test_the_models_read_a_bare_link_as_they_learnt_links() -> None:

@@ -23,7 +23,7 @@ from bot.analysis.topics import detect_topics
 DATA = Path(__file__).resolve().parents[1] / "data"
 PINNED = {
     "intent/eval/complaints_en_train.tsv":
-        "b6437a6db05637232da1a476c1a432fd5c17112d89f92a3abb50d4c18937706c",
+        "b038b7ca7e5d2e9ca48846b8b73f987c09ff2777e69d7ae2d33b5b3f87b9ec36",
     "intent/eval/attention_en_dev.tsv":
         "d379dc79909d8f24e5fd16d750f24275501d70f08f4b54db580dfc7e733f1745",
     "sentiment/eval/en_tweets_test.tsv":
