@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.messages.notes import Arg, Phrase
+
 
 @dataclass(frozen=True, slots=True)
 class Actor:
@@ -46,3 +48,12 @@ BRAND_ACCOUNT = Actor(None, "brand_account")
 """The brand's own account, replying natively on a network (found there by ingest)."""
 CUSTOMER = Actor(None, "conversation")
 """The customer writing again in an answered case (it reopens the case)."""
+
+
+def note_actor(actor: Actor) -> Arg:
+    """``actor`` as a thread note names them, as the subject of its sentence: a Slack user
+    as a mention, the local operator in words of the reader's language ("The terminal
+    operator"), any other surface by its name."""
+    if actor.user_id:
+        return f"<@{actor.user_id}>"
+    return Phrase.of("workflow.operator_subject") if actor == CLI else actor.surface

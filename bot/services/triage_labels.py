@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.i18n import plural_key, t
 from bot.messages.notes import Note
 from bot.messages.stored import spec_payload
-from bot.services.actors import BRAND_ACCOUNT, Actor
+from bot.services.actors import BRAND_ACCOUNT, Actor, note_actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
 from bot.services.late_cards import queue_late_card
@@ -271,14 +271,13 @@ def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         channel = mention.slack_channel if mention.slack_ts else late
         if channel:
             language = workspace_language(session, workspace_id)
-            who = f"<@{actor.user_id}>" if actor.user_id else actor.surface
             if late is None:  # a new card shows the label when it is drawn
                 do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPDATE_CARD,
                            channel=channel, mention_id=mention.id)
             do_enqueue(session, workspace_id=workspace_id, kind=KIND_THREAD,
                        channel=channel, mention_id=mention.id,
                        payload=spec_payload(Note.of(language, f"triage.note_{action}",
-                                                    actor=who)))
+                                                    actor=note_actor(actor))))
         return FeedbackOutcome(mention.id, action, count_labels(session, workspace_id),
                                card_channel=late)
 

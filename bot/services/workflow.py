@@ -30,7 +30,7 @@ from bot.messages.notes import Link, NetworkName, Note, RiskFlags, RiskLevel, Te
 from bot.messages.show import DraftToApprove
 from bot.messages.stored import spec_payload
 from bot.services import assignees, notifications, triage_labels
-from bot.services.actors import BRAND_ACCOUNT, CLI, Actor
+from bot.services.actors import BRAND_ACCOUNT, CLI, Actor, note_actor
 from bot.services.audit import record
 from bot.services.draft_checks import draft_audience, foreign_data
 from bot.services.errors import Forbidden, Mrkdwn, NeedsOverride, NotFound, ServiceError, Term
@@ -496,10 +496,6 @@ def transition(session: Session, workspace_id: int, mention: Mention, actor: Act
                        detail=detail, cards=cards)
 
 
-def _who(actor: Actor) -> str:
-    return f"<@{actor.user_id}>" if actor.user_id else actor.surface
-
-
 def do_assign(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
               mention_id: int, assignee: str, *, users: UserDirectory | None = None
               ) -> Outcome:
@@ -519,7 +515,7 @@ def do_assign(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         outcome = _transition(
             session, workspace_id, mention, actor, "assign", rule,
             detail={"assignee": assignee, "previous": mention.assignee_user_id},
-            note=Note.of(language, "workflow.note_assign", actor=_who(actor),
+            note=Note.of(language, "workflow.note_assign", actor=note_actor(actor),
                          user=f"<@{assignee}>"),
             assignee_user_id=assignee, status=status)
         outcome.params["user"] = f"<@{assignee}>"
@@ -657,7 +653,7 @@ def _save_draft(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         session.flush()
         session.add_all(DraftAuthor(draft_id=draft.id, user_id=user) for user in sorted(authors))
         language = workspace_language(session, workspace_id)
-        note = Note.of(language, "workflow.note_draft", actor=_who(actor), version=version,
+        note = Note.of(language, "workflow.note_draft", actor=note_actor(actor), version=version,
                        text=Text(text, 2500))
         if risk.flags:
             note = note.then("workflow.note_risk", level=RiskLevel(risk.level),
@@ -806,7 +802,7 @@ def do_approve(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                                  reason=reason, override=reason is not None))
             session.flush()
             language = workspace_language(session, workspace_id)
-            note = Note.of(language, "workflow.note_approve", actor=_who(actor),
+            note = Note.of(language, "workflow.note_approve", actor=note_actor(actor),
                            version=draft.version)
             if reason:
                 note = note.then("workflow.note_override", reason=Text(reason))
@@ -896,7 +892,7 @@ def do_reject(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
             return _transition(
                 session, workspace_id, mention, actor, "reject", rule, reason=cleaned,
                 detail={"draft_version": draft.version},
-                note=Note.of(language, "workflow.note_reject", actor=_who(actor),
+                note=Note.of(language, "workflow.note_reject", actor=note_actor(actor),
                              reason=Text(cleaned or "")))
     except IntegrityError:
         raise ServiceError("workflow.conflict", id=str(mention_id)) from None
@@ -921,7 +917,8 @@ def mark_replied(session: Session, workspace_id: int, actor: Actor, mention: Men
     if reply_url:
         values["reply_url"] = reply_url
     language = workspace_language(session, workspace_id)
-    note = Note.of(language, note_key, actor=_who(actor), url=Link(reply_url, reply_url or ""),
+    note = Note.of(language, note_key, actor=note_actor(actor),
+                   url=Link(reply_url, reply_url or ""),
                    **{k: v if isinstance(v, NetworkName) else Text(v)
                       for k, v in (note_params or {}).items()})
     return _transition(session, workspace_id, mention, actor, "replied", rule, note=note,
@@ -961,7 +958,7 @@ def do_withdraw(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         mention, rule, draft = _draft_to_decide(session, workspace_id, actor, "withdraw",
                                                 mention_id)
         language = workspace_language(session, workspace_id)
-        note = Note.of(language, "workflow.note_withdraw", actor=_who(actor),
+        note = Note.of(language, "workflow.note_withdraw", actor=note_actor(actor),
                        version=draft.version)
         if cleaned:
             note = note.then("workflow.note_reason", reason=Text(cleaned))
@@ -1004,7 +1001,7 @@ def do_simple(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
         mention = _load(session, workspace_id, mention_id)
         rule = _check(session, workspace_id, actor, action, mention)
         language = workspace_language(session, workspace_id)
-        note = Note.of(language, f"workflow.note_{action}", actor=_who(actor))
+        note = Note.of(language, f"workflow.note_{action}", actor=note_actor(actor))
         if cleaned:
             note = note.then("workflow.note_reason", reason=Text(cleaned))
         undone = _undo_hand_reply(session, mention) if action == "reopen" else {}

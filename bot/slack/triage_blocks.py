@@ -131,7 +131,7 @@ def today_line(status: TriageState, language: str) -> str:
         return t(language, "triage.today_none", left=status.step_left)
     runs = ", ".join(t(language, "triage.today_reset" if run.kind == "reset"
                        else "triage.today_run", before=signed(run.offset_before),
-                       after=signed(run.offset_after), actor=_who(run.actor))
+                       after=signed(run.offset_after), actor=_who(run.actor, language))
                      for run in status.today)
     reset = any(run.kind == "reset" for run in status.today)
     return t(language, "triage.today_with_reset" if reset else "triage.today",
@@ -140,8 +140,16 @@ def today_line(status: TriageState, language: str) -> str:
              step=status.step)
 
 
-def _who(actor: str) -> str:
-    return f"<@{actor}>" if actor[:1] in {"U", "W"} and actor.isalnum() else escape(actor)
+def _who(actor: str, language: str) -> str:
+    """Who ran or changed the triage: a Slack user as a mention, the terminal operator and
+    the nightly job in words, anything else as recorded (escaped)."""
+    if actor[:1] in {"U", "W"} and actor.isalnum():
+        return f"<@{actor}>"
+    if actor == "cli":
+        return t(language, "workflow.operator")
+    if actor == "scheduler":
+        return t(language, "triage.nightly_job")
+    return escape(actor)
 
 
 def build_triage_status(status: TriageState, language: str,
@@ -172,7 +180,8 @@ def build_triage_status(status: TriageState, language: str,
     if status.last_run is not None:
         run = status.last_run
         history.append(t(language, "triage.last_run", when=slack_date(run.at),
-                         actor=_who(run.actor), outcome=outcome_text(run, language, status)))
+                         actor=_who(run.actor, language),
+                         outcome=outcome_text(run, language, status)))
         figures = figures_line(run.figures, language)
         if figures:
             history.append(figures)
@@ -182,7 +191,7 @@ def build_triage_status(status: TriageState, language: str,
     if change is not None and change != status.last_run:
         why = t(language, f"triage.why_{change.kind}")
         history.append(t(language, "triage.last_change", when=slack_date(change.at),
-                         actor=_who(change.actor), before=signed(change.offset_before),
+                         actor=_who(change.actor, language), before=signed(change.offset_before),
                          after=signed(change.offset_after), why=why))
         figures = figures_line(change.figures, language)
         if figures:

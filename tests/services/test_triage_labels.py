@@ -151,7 +151,9 @@ def test_not_urgent_on_an_alerted_card_outranks_later_workflow_labels(
     ("en", ALICE, f"<@{USER_ID}> marked this *not urgent*: it could have waited for the digest."),
     ("fr", ALICE, f"<@{USER_ID}> a marqué ceci *pas urgent* : cela pouvait attendre le résumé."),
     ("en", Actor(None, "cli"),
-     "cli marked this *not urgent*: it could have waited for the digest."),
+     "The terminal operator marked this *not urgent*: it could have waited for the digest."),
+    ("fr", Actor(None, "cli"),
+     "L'opérateur du terminal a marqué ceci *pas urgent* : cela pouvait attendre le résumé."),
 ])
 def test_the_feedback_note_is_a_spec_that_sends_the_same_text(
         sessions: sessionmaker[Session], workspace_id: int, locale: str, actor: Actor,
