@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models_base import Base, utcnow
@@ -35,6 +44,8 @@ class PurgedLink(Base):
     sentiment: Mapped[str] = mapped_column(String(16))
     published_at: Mapped[datetime]
     priority: Mapped[int] = mapped_column(Integer)
+    competitor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """The link's ``competitor`` (migration 0068): a removed competitor's link."""
 
 
 class ForgetKey(Base):

@@ -38,7 +38,9 @@ class MentionWatch(Base):
     for this watch (its weight); ``alerted`` says this watch decided to alert on it (set when
     its card is queued), ``slack_channel`` and ``slack_ts`` where the card was posted (two
     watches on one channel share one card).
-    ``watch_id`` is None once the watch is deleted (its links are counted under watch 0).
+    ``watch_id`` is None once the watch is deleted; ``competitor`` then keeps the side its
+    watch was on, which the counts keep it under (watch 0 for the brand's,
+    ``storage.reporting_counts.NO_COMPETITOR_WATCH`` for a competitor's).
     """
 
     __tablename__ = "mention_watches"
@@ -76,6 +78,10 @@ class MentionWatch(Base):
     """The watch alerted whatever the threshold said (a tracked author's post, a story's
     or a case's card a later post made urgent): a decision no learned shift changes, so
     the team's actions on it are no triage labels (``bot.services.triage_labels``)."""
+    competitor: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Set when the link's watch, a competitor's, is removed (migration 0068): the link
+    stays the competitor's in the brand's figures (``storage.reporting_counts.release_watch``).
+    False on the links of live watches, whose side is the watch's ``kind``."""
     slack_channel: Mapped[str | None] = mapped_column(String(32))
     slack_ts: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -33,6 +33,7 @@ from sqlalchemy import (
     Integer,
     and_,
     case,
+    delete,
     exists,
     false,
     func,
@@ -42,6 +43,7 @@ from sqlalchemy import (
     or_,
     select,
     union_all,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
@@ -55,7 +57,12 @@ from storage.reporting_sql import beyond_first
 
 UNKNOWN_SENTIMENT = "unknown"
 NO_WATCH = 0
-"""The ``watch_id`` the count tables use for mentions without a watch."""
+"""The ``watch_id`` the count tables use for mentions without a watch: the links of a
+removed brand watch (or stored without one)."""
+NO_COMPETITOR_WATCH = -1
+"""The ``watch_id`` the count tables use for the links of a removed competitor's watch
+(``mention_watches.competitor``, migration 0068): they stay out of the brand's figures."""
+PLACEHOLDERS = (NO_WATCH, NO_COMPETITOR_WATCH)
 
 VolumeKey = tuple[int | None, str, str]
 """(watch id or None, network, sentiment label or ``unknown``)."""
@@ -92,12 +99,34 @@ def _split(start: datetime, end: datetime) -> _Split:
     return _Split(first, last, tuple(fringes))
 
 
+def counted_watch(link: Any) -> Any:
+    """The count tables' watch id of a link (a ``MentionWatch`` or ``PurgedLink`` row), in
+    SQL, as the triggers of migration 0068 compute it: its watch, else its side's
+    placeholder."""
+    return func.coalesce(link.watch_id, case((link.competitor.is_(True), NO_COMPETITOR_WATCH),
+                                             else_=NO_WATCH))
+
+
+def in_watches(link: Any, watch_ids: Sequence[int]) -> ColumnElement[bool]:
+    """The links (``MentionWatch`` or ``PurgedLink``) counted under one of ``watch_ids``,
+    which may hold the placeholders: a removed watch's links, of the side they name."""
+    real = [watch_id for watch_id in watch_ids if watch_id not in PLACEHOLDERS]
+    parts: list[ColumnElement[bool]] = [link.watch_id.in_(real)] if real else []
+    for placeholder in PLACEHOLDERS:
+        if placeholder in watch_ids:
+            parts.append(and_(link.watch_id.is_(None),
+                              link.competitor.is_(placeholder == NO_COMPETITOR_WATCH)))
+    return or_(*parts) if parts else false()
+
+
 def _count_scope(table: Any, workspace_id: int, watch_ids: tuple[int, ...] | None
                  ) -> list[ColumnElement[bool]]:
     """Count rows (or links) of some watches, or of the workspace: each mention once, by
     its first watch's link."""
     clauses: list[ColumnElement[bool]] = [table.workspace_id == workspace_id]
-    if watch_ids is not None:
+    if watch_ids is not None and table in (MentionWatch, PurgedLink):
+        clauses.append(in_watches(table, watch_ids))
+    elif watch_ids is not None:
         clauses.append(table.watch_id.in_(watch_ids) if watch_ids else false())
     else:
         clauses.append(table.is_first.is_(True))
@@ -121,9 +150,17 @@ def _doubles(workspace_id: int, watch_ids: tuple[int, ...] | None, link: Any = M
     # is_first``): SQLite reads that partial index only then, not for ``is_first = 0``, and
     # would otherwise walk every link of the window.
     beyond = beyond_first() if link is MentionWatch else ~link.is_first
-    return [link.workspace_id == workspace_id, link.watch_id.in_(watch_ids), beyond,
-            exists().where(*same, other.watch_id.in_(watch_ids),
-                           or_(other.is_first.is_(True), other.watch_id < link.watch_id))]
+    if not set(watch_ids) & set(PLACEHOLDERS):
+        return [link.workspace_id == workspace_id, link.watch_id.in_(watch_ids), beyond,
+                exists().where(*same, other.watch_id.in_(watch_ids),
+                               or_(other.is_first.is_(True), other.watch_id < link.watch_id))]
+    # Removed watches' links have no watch id, and a mention may have several of them
+    # under one placeholder: ordered by counted watch, then by link.
+    mine, theirs = counted_watch(link), counted_watch(other)
+    return [link.workspace_id == workspace_id, in_watches(link, watch_ids), beyond,
+            exists().where(*same, in_watches(other, watch_ids),
+                           or_(other.is_first.is_(True), theirs < mine,
+                               and_(theirs == mine, other.id < link.id)))]
 
 
 def _link_hour(session: Session, table: str = "mention_watches") -> Any:
@@ -156,11 +193,11 @@ def keep_counts_of(session: Session, mention_ids: Sequence[int]) -> None:
     shared = (select(link.mention_id).where(link.mention_id.in_(list(mention_ids)))
               .group_by(link.mention_id).having(func.count() > 1))
     kept = ("workspace_id", "mention_id", "watch_id", "is_first", "network", "sentiment",
-            "published_at", "priority")
+            "published_at", "priority", "competitor")
     session.execute(insert(PurgedLink).from_select(kept, select(
         *(getattr(link, name) for name in kept)).where(link.mention_id.in_(shared))
         .order_by(link.id)))
-    watch = func.coalesce(link.watch_id, NO_WATCH)
+    watch = counted_watch(link)
     hour, day = _link_period(session, 3600), _link_period(session, 86400)
     upsert = postgresql.insert if is_postgresql(session) else sqlite.insert
     tables: tuple[tuple[Any, tuple[str, ...], list[Any], bool], ...] = (
@@ -185,6 +222,55 @@ def keep_counts_of(session: Session, mention_ids: Sequence[int]) -> None:
         session.execute(statement.on_conflict_do_update(
             index_elements=list(key),
             set_={name: getattr(table, name) + statement.excluded[name] for name in summed}))
+
+
+def _count_tables() -> tuple[tuple[Any, tuple[str, ...], tuple[str, ...]], ...]:
+    """Each count table, its key and its summed columns."""
+    return ((MentionHourCount, ("workspace_id", "watch_id", "hour", "network", "sentiment",
+                                "is_first"), ("mentions", "reach")),
+            (MentionDayCount, ("workspace_id", "watch_id", "day", "network", "sentiment",
+                               "is_first"), ("mentions", "reach")),
+            (MentionPriorityCount, ("workspace_id", "watch_id", "hour", "priority", "alerted",
+                                    "is_first"), ("mentions",)))
+
+
+def release_watch(session: Session, workspace_id: int, watch_id: int, *,
+                  competitor: bool) -> None:
+    """Before the watch ``watch_id`` (a competitor's when ``competitor``) is deleted, in
+    the caller's transaction: its links (and the purged ones) lose their watch and keep its
+    side, and every count of it moves to that side's placeholder (the links' through the
+    triggers, those of mentions retention deleted here), so no figure of the brand or of
+    the workspace changes with the removal."""
+    for link in (MentionWatch, PurgedLink):
+        session.execute(update(link).where(link.watch_id == watch_id)
+                        .values(watch_id=None, competitor=competitor)
+                        .execution_options(synchronize_session=False))
+    side = NO_COMPETITOR_WATCH if competitor else NO_WATCH
+    upsert = postgresql.insert if is_postgresql(session) else sqlite.insert
+    for table, key, summed in _count_tables():
+        rest = [getattr(table, name) for name in key if name != "watch_id"]
+        values = [literal(side) if name == "watch_id" else getattr(table, name)
+                  for name in key]
+        query = (select(*values, *(func.sum(getattr(table, name)) for name in summed))
+                 .where(table.workspace_id == workspace_id, table.watch_id == watch_id)
+                 .group_by(*rest).having(func.sum(table.mentions) != 0)
+                 .order_by(*rest))  # rows in key order: no deadlock
+        statement = upsert(table).from_select([*key, *summed], query)
+        session.execute(statement.on_conflict_do_update(
+            index_elements=list(key),
+            set_={name: getattr(table, name) + statement.excluded[name] for name in summed}))
+        session.execute(delete(table).where(table.workspace_id == workspace_id,
+                                            table.watch_id == watch_id))
+
+
+def placeholders_counted(session: Session, workspace_id: int) -> set[int]:
+    """The placeholders (``NO_WATCH``, ``NO_COMPETITOR_WATCH``) the workspace has counts
+    under: a removed watch of that side, or mentions stored without a watch."""
+    table = MentionHourCount
+    return {placeholder for placeholder in PLACEHOLDERS if session.scalar(
+        select(table.id).where(table.workspace_id == workspace_id,
+                               table.watch_id == placeholder, table.mentions > 0).limit(1))
+        is not None}
 
 
 def _hour_bucket(column: Any, splits: Sequence[_Split]) -> Any:
@@ -230,12 +316,12 @@ def _day_and_hour_ranges(split: _Split) -> list[tuple[Any, Any, int, int]]:
 def _count_scope_by_watch(session: Session, workspace_id: int,
                           watch_ids: tuple[int, ...] | None) -> list[int]:
     """The count tables' watch ids a scope reads: its watches, or the workspace's watches
-    and ``NO_WATCH`` (the links of a deleted watch move there). Listing them lets a read of
-    a few hours use the count tables' (workspace, watch, hour) index instead of scanning
-    every row of the workspace."""
+    and the placeholders (the links of a deleted watch move there). Listing them lets a
+    read of a few hours use the count tables' (workspace, watch, hour) index instead of
+    scanning every row of the workspace."""
     if watch_ids is not None:
         return list(watch_ids)
-    return [NO_WATCH, *session.scalars(select(Watch.id).where(
+    return [*PLACEHOLDERS, *session.scalars(select(Watch.id).where(
         Watch.workspace_id == workspace_id))]
 
 
@@ -256,7 +342,7 @@ def volume_by_bucket(session: Session, workspace_id: int, watch_ids: tuple[int, 
     def add(index: int, watch_id: int | None, network: str, sentiment: str | None,
             count: int) -> None:
         if 0 <= index < len(buckets) and count:  # count rows emptied by deletes stay at 0
-            key = (None if watch_id in (None, NO_WATCH) else watch_id, network,
+            key = (None if watch_id is None or watch_id in PLACEHOLDERS else watch_id, network,
                    sentiment or UNKNOWN_SENTIMENT)
             buckets[index][key] = buckets[index].get(key, 0) + int(count)
 

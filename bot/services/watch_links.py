@@ -25,6 +25,8 @@ from storage.bulk import insert_links, one_of
 from storage.models import Author, Mention, Watch
 from storage.models_topics import TopicRoute
 from storage.models_watches import MentionWatch
+from storage.reporting_counts import PLACEHOLDERS
+from storage.reporting_counts import in_watches as reporting_in_watches
 from storage.reporting_sql import beyond_first
 
 
@@ -343,15 +345,22 @@ def in_watches(watch_ids: Sequence[int]) -> Any:
 
 
 def linked_to(watch_ids: Sequence[int]) -> Any:
-    """The mentions linked to any of ``watch_ids``, decided row by row: the mention's first
-    watch (``mentions.watch_id``, its ``is_first`` link's watch) is one of them, or it is
-    among the mentions those watches linked beyond their first (listed once per statement
-    from the partial index of those links, ``ix_mention_watches_doubles``).
+    """The mentions linked to any of ``watch_ids`` (or, for a placeholder of
+    ``storage.reporting_counts``, to a removed watch of its side), decided row by row: the
+    mention's first watch (``mentions.watch_id``, its ``is_first`` link's watch) is one of
+    them, or it is among the mentions those watches linked beyond their first (listed once
+    per statement from the partial index of those links, ``ix_mention_watches_doubles``).
 
     Same mentions as ``in_watches``, for queries that already read few rows through another
     index (open work, a window): ``in_watches`` lists every link the watches ever had,
     which grows with the table, and a probe per row would be costed (and paid) for every
     mention of other watches."""
-    ids = list(watch_ids)
-    return or_(Mention.watch_id.in_(ids), Mention.id.in_(
+    ids = [watch_id for watch_id in watch_ids if watch_id not in PLACEHOLDERS]
+    linked = or_(Mention.watch_id.in_(ids), Mention.id.in_(
         select(MentionWatch.mention_id).where(MentionWatch.watch_id.in_(ids), beyond_first())))
+    if len(ids) == len(watch_ids):
+        return linked
+    # A placeholder (a brand scope's removed watches): the links those watches left, of
+    # that side, which no longer grow.
+    return or_(linked, Mention.id.in_(select(MentionWatch.mention_id).where(
+        reporting_in_watches(MentionWatch, [w for w in watch_ids if w in PLACEHOLDERS]))))

@@ -24,9 +24,16 @@ from bot.services.permissions import require_role
 from bot.services.triage_learning import effective_threshold, workspace_offset
 from storage.db import transaction
 from storage.models import Role, SourceRow, Watch
-from storage.models_competitors import WATCH_BRAND, WATCH_KINDS, WatchGroup, WatchGroupMember
+from storage.models_competitors import (
+    WATCH_BRAND,
+    WATCH_COMPETITOR,
+    WATCH_KINDS,
+    WatchGroup,
+    WatchGroupMember,
+)
 from storage.models_topics import TopicRoute
 from storage.models_watches import MentionWatch
+from storage.reporting_counts import release_watch
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}\Z")
 CHANNEL_PATTERN = re.compile(r"^[CGD][A-Z0-9]{4,}\Z")
@@ -402,6 +409,8 @@ def delete_watch(session: Session, workspace_id: int, actor: Actor, watch: Watch
     # Sources first, then the watch: the order a poll locks them in (its source, then
     # the watch it ingests for), so a removal during a poll waits instead of deadlocking.
     session.execute(delete(SourceRow).where(SourceRow.watch_id == watch.id))
+    # Its links keep its side: the brand's past figures stay what they were.
+    release_watch(session, workspace_id, watch.id, competitor=watch.kind == WATCH_COMPETITOR)
     session.delete(watch)
 
 

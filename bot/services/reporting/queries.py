@@ -80,7 +80,14 @@ from storage.models_cases import Case, QuietMention
 from storage.models_competitors import WATCH_BRAND
 from storage.models_spikes import Spike
 from storage.models_watches import MentionWatch
-from storage.reporting_counts import VolumeKey, utc_hour_totals, volume_by_bucket
+from storage.reporting_counts import (
+    NO_COMPETITOR_WATCH,
+    NO_WATCH,
+    VolumeKey,
+    placeholders_counted,
+    utc_hour_totals,
+    volume_by_bucket,
+)
 
 OPEN_STATUSES = (
     MentionStatus.NEW.value, MentionStatus.ASSIGNED.value, MentionStatus.DRAFTING.value,
@@ -133,17 +140,21 @@ class Scope:
 
 
 def brand_scope(session: Session, workspace_id: int) -> Scope:
-    """The workspace's own mentions: those of its brand watches. A competitor's watch is
-    only compared with the brand in share of voice, so its posts are not the brand's volume,
-    sentiment, topics nor authors; a post in both kinds of watches is the brand's too. A
-    workspace without a competitor's watch keeps the whole workspace's scope (the hourly
+    """The workspace's own mentions: those of its brand watches, and of the brand watches
+    it removed (``NO_WATCH``: their links keep their side, ``release_watch``). A
+    competitor's watch is only compared with the brand in share of voice, so its posts are
+    not the brand's volume, sentiment, topics nor authors, nor are those of a competitor's
+    watch since removed; a post in both kinds of watches is the brand's too. A workspace
+    that never counted a competitor's post keeps the whole workspace's scope (the hourly
     counts and indexes it reads need no watch filter)."""
     kinds = session.execute(select(Watch.id, Watch.kind).where(
         Watch.workspace_id == workspace_id).order_by(Watch.id)).all()
-    if all(kind == WATCH_BRAND for _watch_id, kind in kinds):
+    removed = placeholders_counted(session, workspace_id)
+    if all(kind == WATCH_BRAND for _watch_id, kind in kinds) and \
+            NO_COMPETITOR_WATCH not in removed:
         return Scope(workspace_id)
-    return Scope(workspace_id, tuple(watch_id for watch_id, kind in kinds
-                                     if kind == WATCH_BRAND))
+    brand = tuple(watch_id for watch_id, kind in kinds if kind == WATCH_BRAND)
+    return Scope(workspace_id, (NO_WATCH, *brand) if NO_WATCH in removed else brand)
 
 
 def routed(watch_id: int, mask: int) -> ColumnElement[bool]:
