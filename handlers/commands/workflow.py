@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
@@ -55,6 +56,14 @@ FILTER_KEYS = {"status", "sentiment", "source", "watch", "assignee", "since", "t
 QUERY_FIELDS = frozenset(f for f in FIELDS if f not in FILTER_KEYS)
 """Fields of the query language that are no listing filter (``lang:``, ``from:``): part of
 the search, as in `vigie mentions --text` and a watch's query."""
+LISTING_FILTERS = {
+    "status": "status:new", "sentiment": "sentiment:negative", "watch": "watch:acme",
+    "assignee": "assignee:me", "since": "since:24h", "topic": "topic:billing"}
+"""The filters no query holds (``source:`` is also the query language's), each with an
+example: one applies to the whole listing, so it stands apart from the search's groups,
+alternatives and exclusions."""
+_LISTING_FILTER_IN_GROUP = re.compile(r"[-(]*([A-Za-z]+):")
+"""A filter's name after the ``-`` or ``(`` that put it in an exclusion or a group."""
 
 
 def _mention_id(request: CommandRequest, position: int = 0) -> int:
@@ -129,18 +138,34 @@ def parse_filters(args: list[str]) -> MentionFilter:
     whole: one longer than the query language takes is refused by it, never cut.
 
     One value per filter: a filter given again with another value is refused, naming it
-    (``list.repeated_filter``), rather than one of them silently winning."""
+    (``list.repeated_filter``), rather than one of them silently winning. A filter no query
+    holds (``LISTING_FILTERS``: ``status:``...) in a group, an alternative or an exclusion
+    (``(status:new OR status:assigned)``, ``-status:new``) is refused, naming it
+    (``list.filter_not_alone``), as is one without a value (``list.filter_needs_value``);
+    next to an ``AND`` it still stands alone (the loosest operator, as no operator is)."""
     values: dict[str, Any] = {}
     typed: dict[str, str] = {}
-    words: list[str] = []
-    for arg, alone in zip(args, standing_alone(args), strict=True):
+    words: dict[int, str | None] = {}  # by position, so that an AND taken with a filter can go
+    alone_with_and = _alone_with_and(args)
+    for index, (arg, alone) in enumerate(zip(args, standing_alone(args), strict=True)):
         key, sep, value = arg.partition(":")
+        dressed = _LISTING_FILTER_IN_GROUP.match(arg)
         if is_quoted(arg):
-            words.append(typed_text(arg))
+            words[index] = typed_text(arg)
         elif sep and key.lower() == "source" and not alone:
-            words.append(typed_text(arg))  # in a group or an alternative: the query's
+            words[index] = typed_text(arg)  # in a group or an alternative: the query's
+        elif dressed and dressed.group(1).lower() in LISTING_FILTERS and (
+                not alone_with_and[index] or dressed.start(1) > 0):
+            name = dressed.group(1).lower()
+            raise ServiceError("list.filter_not_alone", name=name,
+                               typed=unescape(arg)[:40], example=LISTING_FILTERS[name])
         elif sep and key.lower() in FILTER_KEYS:
             key = key.lower()
+            if not value and key in LISTING_FILTERS:
+                raise ServiceError("list.filter_needs_value", name=key,
+                                   example=LISTING_FILTERS[key])
+            if key in LISTING_FILTERS:
+                _take_and(args, index, words)
             field, parsed = _filter_value(key, value)
             if field in values and _same(values[field]) != _same(parsed):
                 raise ServiceError("list.repeated_filter", name=key, first=typed[field][:40],
@@ -148,14 +173,37 @@ def parse_filters(args: list[str]) -> MentionFilter:
             values[field] = parsed
             typed.setdefault(field, unescape(value))
         elif sep and key.lower() in QUERY_FIELDS:
-            words.append(typed_text(arg))
+            words[index] = typed_text(arg)
         elif sep and key.isalpha() and key.lower() not in {"http", "https"}:
             raise ServiceError("list.bad_filter", value=unescape(arg)[:40])
-        else:
-            words.append(typed_text(arg))
-    if words:
-        values["text"] = " ".join(words)
+        elif index not in words:  # not an AND a filter took
+            words[index] = typed_text(arg)
+    kept = [word for word in words.values() if word is not None]
+    if kept:
+        values["text"] = " ".join(kept)
     return MentionFilter(**values)
+
+
+def _alone_with_and(args: list[str]) -> list[bool]:
+    """``standing_alone`` reading each ``AND`` as no operator: at the top level it joins
+    whatever is on either side, as a space does (``a AND status:new`` is ``a`` and
+    ``status:new``); an ``OR`` binds tighter (``a AND b OR status:new`` is no such
+    filter)."""
+    kept = [index for index, arg in enumerate(args) if arg != "AND"]
+    alone = [False] * len(args)
+    for index, flag in zip(kept, standing_alone([args[i] for i in kept]), strict=True):
+        alone[index] = flag
+    return alone
+
+
+def _take_and(args: list[str], index: int, words: dict[int, str | None]) -> None:
+    """Take out of the search one ``AND`` next to the filter at ``index`` (the one before
+    it, else the one after), so the search's words read as they did around it."""
+    before, after = index - 1, index + 1
+    if before >= 0 and args[before] == "AND" and words.get(before) is not None:
+        words[before] = None
+    elif after < len(args) and args[after] == "AND" and after not in words:
+        words[after] = None
 
 
 def _same(value: Any) -> Any:

@@ -314,3 +314,47 @@ def test_source_is_refused_or_searched_as_vigie_mentions_text_reads_it(vigie: Vi
     answer(vigie, "lang fr")
     assert "vouliez-vous dire source:mastodon ?" in answer(
         vigie, "mentions acme source:mastdon")["text"]
+
+
+def test_a_listing_filter_stands_alone_or_is_refused_naming_it(vigie: VigieApp) -> None:
+    # `(status:new OR status:assigned) refund` answered "`assigned)` is not a status",
+    # `-status:new` "unknown field status:", `status:new OR acme` and `status:new AND acme`
+    # "OR/AND must stand between two terms", and an empty `watch:` listed every mention.
+    ids = store(vigie, {"bill": ("mastodon", "acme charged me twice, refund please"),
+                        "down": ("mastodon", "acme is down again")})
+    with transaction(vigie.runtime.sessions) as session:
+        for mention in session.scalars(select(Mention)):
+            mention.status = "new" if mention.id == ids["bill"] else "ignored"
+    for search, expected in (
+            ("status:new AND acme", [ids["bill"]]),
+            ("acme AND status:ignored", [ids["down"]]),
+            ("acme AND status:new AND refund", [ids["bill"]]),
+            ("acme AND since:1d AND status:new", [ids["bill"]])):
+        assert listed(vigie, f"mentions {search}") == expected, search
+    for search, name, typed in (
+            ("(status:new OR status:assigned) refund", "status", "(status:new"),
+            ("refund (status:new)", "status", "(status:new)"),
+            ("(acme status:new)", "status", "status:new)"),
+            ("acme -status:new", "status", "-status:new"),
+            ("status:new OR acme", "status", "status:new"),
+            ("acme AND refund OR status:new", "status", "status:new"),
+            ("acme NOT status:new", "status", "status:new"),
+            ("(sentiment:negative OR sentiment:neutral) acme", "sentiment",
+             "(sentiment:negative"),
+            ("acme (assignee:me OR refund)", "assignee", "(assignee:me"),
+            ("(topic:billing OR topic:outage) acme", "topic", "(topic:billing"),
+            ("(watch:acme OR refund)", "watch", "(watch:acme"),
+            ("acme OR since:1d", "since", "since:1d")):
+        text = answer(vigie, f"mentions {search}")["text"]
+        assert text.startswith(f"`{name}:` filters the whole listing, so it stands on its "
+                               f"own") and f"(`{typed}`)" in text, (search, text)
+        assert "for several values, ask for each separately" in text, text
+    for name, example in (("watch", "watch:acme"), ("status", "status:new"),
+                          ("since", "since:24h"), ("assignee", "assignee:me")):
+        text = answer(vigie, f"mentions acme {name}:")["text"]
+        assert text == f"`{name}:` needs a value, as in `{example}`.", text
+    answer(vigie, "lang fr")
+    text = answer(vigie, "mentions (status:new OR status:assigned) remboursement")["text"]
+    assert text.startswith("`status:` filtre toute la liste, il s'écrit donc seul"), text
+    assert answer(vigie, "mentions watch:")["text"] == (
+        "`watch:` attend une valeur, comme `watch:acme`.")
