@@ -28,7 +28,7 @@ from bot.matching.search_terms import (
     tsquery,
 )
 from bot.networks import network_names, normalize_network
-from bot.services.errors import ServiceError, Terms, query_error
+from bot.services.errors import NotFound, ServiceError, Terms, query_error
 from bot.services.topic_channels import topics_of_mask
 from bot.services.watches import watch_id_by_name
 from storage import search_index
@@ -164,9 +164,15 @@ class MentionRow:
         }
 
 
+_NUL = "\x00"
+"""PostgreSQL refuses it in any text it is sent: no watch or network holds one."""
+
+
 def _validate(filters: MentionFilter) -> None:
-    if filters.network is not None and not filters.network.strip():
+    if filters.network is not None and (not filters.network.strip() or _NUL in filters.network):
         refuse_network(filters.network)
+    if filters.watch is not None and _NUL in filters.watch:
+        raise NotFound("watch.not_found", name=filters.watch)
     if filters.status and filters.status not in STATUSES:
         raise ServiceError("mentions.bad_status", value=filters.status, valid=_STATUS_WORDS)
     if filters.sentiment and filters.sentiment not in SENTIMENTS:

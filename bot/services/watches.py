@@ -123,6 +123,8 @@ def get_watch_by_name(session: Session, workspace_id: int, name: str, *,
     same change waits, then checks again (``FOR NO KEY UPDATE`` on PostgreSQL: rows merely
     referencing the watch are written meanwhile; SQLite serializes write transactions). A
     watch removed meanwhile is NotFound."""
+    if "\x00" in name:  # PostgreSQL refuses it in a text; no watch is named with it
+        raise NotFound("watch.not_found", name=name)
     query = select(Watch).where(
         Watch.workspace_id == workspace_id, func.lower(Watch.name) == name.lower())
     if lock:
@@ -143,6 +145,8 @@ _WATCH_ID = (select(Watch.id)
 def watch_id_by_name(db: Session | Connection, workspace_id: int, name: str) -> int:
     """The id of the watch called ``name`` (case-insensitive) or NotFound; one cached
     column-only statement, for listings that need no more of the watch."""
+    if "\x00" in name:  # as in get_watch_by_name
+        raise NotFound("watch.not_found", name=name)
     watch_id = db.execute(_WATCH_ID, {"ws": workspace_id, "name": name.lower()}).scalar()
     if watch_id is None:
         raise NotFound("watch.not_found", name=name)

@@ -358,3 +358,18 @@ def test_a_listing_filter_stands_alone_or_is_refused_naming_it(vigie: VigieApp) 
     assert text.startswith("`status:` filtre toute la liste, il s'écrit donc seul"), text
     assert answer(vigie, "mentions watch:")["text"] == (
         "`watch:` attend une valeur, comme `watch:acme`.")
+
+
+def test_a_nul_in_a_filter_is_answered_as_any_unknown_value(vigie: VigieApp) -> None:
+    # PostgreSQL refuses a NUL in a text parameter: `watch:a<NUL>` and `source:a<NUL>`
+    # failed the listing with an error id there (SQLite answered "no watch called").
+    ids = store(vigie, {"bill": ("mastodon", "acme charged me twice")})
+    for typed, said in (
+            ("mentions acme watch:a\x00", "There is no watch called `a\x00`"),
+            ("mentions watch:a\x00", "There is no watch called `a\x00`"),
+            ("mentions acme source:a\x00", "That search does not parse: unknown source"),
+            ("mentions source:\x00", "That search does not parse: unknown source"),
+            ("export 7d watch:a\x00", "There is no watch called `a\x00`")):
+        text = answer(vigie, typed)["text"]
+        assert text.startswith(said), (typed, text)
+    assert listed(vigie, "mentions acme\x00") == [ids["bill"]]  # a separator, as in text
