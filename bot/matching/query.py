@@ -189,6 +189,8 @@ _FIELD_SYNONYMS: Final = {
     "src": "source",
 }
 
+_KEYCAP_STAR_RE: Final = re.compile("\\*(?=[\ufe0e\ufe0f\u200d]*\u20e3)")
+"""The '*' of a keycap emoji (``*️⃣``), whatever presentation selector follows it."""
 _LANG_RE: Final = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*")
 _HANDLE_RE: Final = re.compile(r"[\w.@\-]+")
 # Latin letters only: "注意:" in a CJK query is text, "réseau:x" is a (mistyped) field.
@@ -732,7 +734,8 @@ class _Parser:
         """The words one whitespace-free chunk (at ``at`` in the text) stands for (trailing
         ``*`` = prefix). ``anchored``: the letters of the phrase's words before the chunk,
         which anchor its prefix too."""
-        star = chunk.rstrip("*").find("*")
+        # The '*' of a keycap ("*\ufe0f\u20e3", an emoji) is text, as in a mention.
+        star = _KEYCAP_STAR_RE.sub("k", chunk).rstrip("*").find("*")
         # Word splitting would drop a '*' elsewhere ("*anne" searched "anne", "pa*nne" the
         # phrase "pa nne"): refused as typed, kept as it always read in a stored query.
         if star >= 0 and not self.stored:

@@ -13,6 +13,7 @@ from bot.matching.query import (
     MAX_PARENTHESES,
     MAX_QUERY_LENGTH,
     MAX_TERMS,
+    MatchInput,
     Phrase,
     QueryError,
     Word,
@@ -20,6 +21,7 @@ from bot.matching.query import (
     parse_query,
     split_terms,
 )
+from bot.matching.text import tokenize
 
 
 def nested(levels: int) -> str:
@@ -125,6 +127,17 @@ def test_a_stored_query_keeps_its_old_reading_of_a_misplaced_star() -> None:
     # every other mistake is still one
     assert error_of('acme "x', stored=True).key == "unclosed_quote"
     assert error_of("*", stored=True).key == "star_alone"
+
+
+def test_the_star_of_a_keycap_is_text_as_in_a_mention() -> None:
+    """``*️⃣`` (``*`` then U+FE0F U+20E3, an emoji) was refused as a misplaced '*'."""
+    for keycap in ("*\ufe0f\u20e3", "*\u20e3", "*\ufe0e\u20e3"):
+        query = parse_query(keycap)
+        assert query.root == Word(tokenize(keycap)[0]), keycap
+        assert query.matches(MatchInput(text=f"press {keycap} to skip"))
+        assert not query.matches(MatchInput(text="press * to skip"))
+    assert parse_query("skip*\ufe0f\u20e3") == parse_query('"skip \u20e3"')
+    assert error_of("*\ufe0f\u20e3anne*x").key == "misplaced_star"
 
 
 def test_a_trailing_star_is_still_a_prefix() -> None:

@@ -209,12 +209,15 @@ MARK_TEXTS = [  # marks the query language keeps inside words: keycaps, vowel si
     "step 1 of the install failed, rated 5 anyway",
     "x \u093e y",
     "\u0915\u093e\u092e \u0939\u094b \u0917\u092f\u093e",
+    "press *\ufe0f\u20e3 to skip, #\ufe0f\u20e3 to repeat",
 ]
 MARK_QUERIES = {  # query -> the MARK_TEXTS it finds (indexes in the list)
     "step 1": [3], '"step 1"': [3], "1": [3], "2": [], "0": [], "5": [3],
     '"rated 5"': [3], "0800": [], "1\ufe0f\u20e3": [0], '"step 1\ufe0f\u20e3"': [0],
     "5\u20dd": [2], "0\ufe0f\u20e38\ufe0f\u20e3*": [1], '"x y"': [], "\u093e": [4],
     '"x \u093e y"': [4], "\u0915\u093e\u092e": [5], "\u0915\u093e*": [5], "x": [4],
+    # the keycaps * and #: their mark (the '*' of a keycap is no prefix's)
+    "*\ufe0f\u20e3": [6], "#\ufe0f\u20e3": [6], '"press *\ufe0f\u20e3"': [6],
 }
 
 
