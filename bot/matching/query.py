@@ -766,7 +766,11 @@ class _Parser:
         for chunk in re.finditer(r"\S+", tok.text[1:-1]):
             text = chunk.group()
             # A quoted "c++ a*" is the phrase "c++a*" reads as (str renders it so).
-            found = self.words_of(text, tok, tok.pos + 1 + chunk.start(), _letters(words))
+            at = tok.pos + 1 + chunk.start()
+            found = self.words_of(text, tok, at, _letters(words))
+            if not found and not text.strip("*") and not self.stored:
+                # A lone '*' is no wildcard word ("ab *"): it would be silently ignored.
+                raise QueryError("star_alone", at, text, self.text)
             if (found and words and (joined or text.startswith("&"))
                     and found[0].token[0] not in "#@&"):
                 # The "&" of "at &t" and "at & t" joins the words as in "at&t" (the text

@@ -129,6 +129,16 @@ def test_a_stored_query_keeps_its_old_reading_of_a_misplaced_star() -> None:
     assert error_of("*", stored=True).key == "star_alone"
 
 
+@pytest.mark.parametrize(("text", "position"), [
+    ('"refund *"', 8), ('acme "free * trial"', 11), ('"**"', 1), ('"*"', 1)])
+def test_a_lone_star_in_a_phrase_is_refused(text: str, position: int) -> None:
+    """``"refund *"`` searched ``refund`` alone: the '*' (no wildcard word) was dropped."""
+    err = error_of(text)
+    assert (err.key, err.position) == ("star_alone", position), err.message
+    assert err.message == "'*' must end a word, as in refund*"
+    assert parse_query('"refund *"', stored=True).root == Word("refund")  # as it read
+
+
 def test_the_star_of_a_keycap_is_text_as_in_a_mention() -> None:
     """``*️⃣`` (``*`` then U+FE0F U+20E3, an emoji) was refused as a misplaced '*'."""
     for keycap in ("*\ufe0f\u20e3", "*\u20e3", "*\ufe0e\u20e3"):
