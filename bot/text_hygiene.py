@@ -24,7 +24,7 @@ import unicodedata
 
 import regex
 
-__all__ = ["clean_id", "clean_name", "clean_text", "normalize_untrusted"]
+__all__ = ["clean_id", "clean_name", "clean_text", "normalize_untrusted", "storable"]
 
 # Cc but tab/newline/CR; Cs (lone surrogates); Cf but ZWNJ/ZWJ (bidi controls U+202A-202E,
 # U+2066-2069, LRM/RLM, zero-width space, word joiner and invisible operators U+2060-2064,
@@ -38,6 +38,7 @@ _INVISIBLE = regex.compile(
     regex.V1,
 )
 _ID_UNSAFE = regex.compile(r"[\p{Cc}\p{Cs}]+", regex.V1)
+_UNSTORABLE = regex.compile(r"[\x00\p{Cs}]", regex.V1)
 _SPACES = regex.compile(r"\s+")
 
 
@@ -61,6 +62,13 @@ def clean_id(value: str) -> str:
     if value.isprintable():
         return value
     return _ID_UNSAFE.sub("", value)
+
+
+def storable(text: str) -> bool:
+    """Whether both databases take ``text`` as a parameter: it holds no NUL (PostgreSQL
+    refuses one) and no lone surrogate (which has no UTF-8 encoding). What a user typed
+    and a lookup compares with stored text: if not, nothing stored can be equal to it."""
+    return text.isprintable() or _UNSTORABLE.search(text) is None
 
 
 def normalize_untrusted(text: str) -> str:

@@ -31,6 +31,7 @@ from bot.networks import network_names, normalize_network
 from bot.services.errors import NotFound, ServiceError, Terms, query_error
 from bot.services.topic_channels import topics_of_mask
 from bot.services.watches import watch_id_by_name
+from bot.text_hygiene import storable
 from storage import search_index
 from storage.dialect import is_postgresql
 from storage.mention_listing import (
@@ -164,14 +165,12 @@ class MentionRow:
         }
 
 
-_NUL = "\x00"
-"""PostgreSQL refuses it in any text it is sent: no watch or network holds one."""
-
-
 def _validate(filters: MentionFilter) -> None:
-    if filters.network is not None and (not filters.network.strip() or _NUL in filters.network):
+    # A NUL or a lone surrogate would fail the statement: no watch or network holds one.
+    if filters.network is not None and (not filters.network.strip()
+                                        or not storable(filters.network)):
         refuse_network(filters.network)
-    if filters.watch is not None and _NUL in filters.watch:
+    if filters.watch is not None and not storable(filters.watch):
         raise NotFound("watch.not_found", name=filters.watch)
     if filters.status and filters.status not in STATUSES:
         raise ServiceError("mentions.bad_status", value=filters.status, valid=_STATUS_WORDS)

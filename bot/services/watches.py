@@ -22,6 +22,7 @@ from bot.services.influencer_cache import forget_home_cache, home_ranking_change
 from bot.services.outbox import refused_channels, retarget_refused_cards
 from bot.services.permissions import require_role
 from bot.services.triage_learning import effective_threshold, workspace_offset
+from bot.text_hygiene import storable
 from storage.db import transaction
 from storage.models import Role, SourceRow, Watch
 from storage.models_competitors import (
@@ -123,7 +124,7 @@ def get_watch_by_name(session: Session, workspace_id: int, name: str, *,
     same change waits, then checks again (``FOR NO KEY UPDATE`` on PostgreSQL: rows merely
     referencing the watch are written meanwhile; SQLite serializes write transactions). A
     watch removed meanwhile is NotFound."""
-    if "\x00" in name:  # PostgreSQL refuses it in a text; no watch is named with it
+    if not storable(name):  # a NUL or a lone surrogate: the statement would fail
         raise NotFound("watch.not_found", name=name)
     query = select(Watch).where(
         Watch.workspace_id == workspace_id, func.lower(Watch.name) == name.lower())
@@ -145,7 +146,7 @@ _WATCH_ID = (select(Watch.id)
 def watch_id_by_name(db: Session | Connection, workspace_id: int, name: str) -> int:
     """The id of the watch called ``name`` (case-insensitive) or NotFound; one cached
     column-only statement, for listings that need no more of the watch."""
-    if "\x00" in name:  # as in get_watch_by_name
+    if not storable(name):  # as in get_watch_by_name
         raise NotFound("watch.not_found", name=name)
     watch_id = db.execute(_WATCH_ID, {"ws": workspace_id, "name": name.lower()}).scalar()
     if watch_id is None:

@@ -362,7 +362,8 @@ def test_a_listing_filter_stands_alone_or_is_refused_naming_it(vigie: VigieApp) 
 
 def test_a_nul_in_a_filter_is_answered_as_any_unknown_value(vigie: VigieApp) -> None:
     # PostgreSQL refuses a NUL in a text parameter: `watch:a<NUL>` and `source:a<NUL>`
-    # failed the listing with an error id there (SQLite answered "no watch called").
+    # failed the listing with an error id there (SQLite answered "no watch called"); a
+    # lone surrogate failed both.
     ids = store(vigie, {"bill": ("mastodon", "acme charged me twice")})
     for typed, said in (
             ("mentions acme watch:a\x00", "There is no watch called `a\x00`"),
@@ -373,3 +374,12 @@ def test_a_nul_in_a_filter_is_answered_as_any_unknown_value(vigie: VigieApp) -> 
         text = answer(vigie, typed)["text"]
         assert text.startswith(said), (typed, text)
     assert listed(vigie, "mentions acme\x00") == [ids["bill"]]  # a separator, as in text
+    # `vigie mentions --watch/--network` given bytes that are no UTF-8 (read as lone
+    # surrogates): neither database can take them
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    for filters, key in ((MentionFilter(watch="acme\udcff"), "watch.not_found"),
+                         (MentionFilter(network="x\udcff"), "mentions.bad_text")):
+        with pytest.raises(ServiceError) as refused:
+            search_mentions(vigie.runtime.sessions, workspace_id, filters,
+                            now=vigie.runtime.clock())
+        assert refused.value.key == key, filters
