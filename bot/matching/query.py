@@ -33,7 +33,8 @@ not match ``concatenate``); see ``bot.matching.text`` for how text becomes words
 word that splits into several words (``l'appli``, ``e-mail``) is matched as a phrase.
 Words made only of emoji or punctuation are refused (they can never match); inside a
 phrase they are ignored. The empty query is valid and matches every mention; a query made
-only of exclusions is refused.
+only of exclusions is refused, and so is one holding an invisible control character (a
+NUL...), which could not be stored.
 
 Typical use::
 
@@ -189,6 +190,9 @@ _FIELD_SYNONYMS: Final = {
     "src": "source",
 }
 
+_CONTROL_RE: Final = re.compile("[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff]")
+"""Invisible control characters that are no whitespace, and lone surrogates: a NUL would
+fail a watch's saving on PostgreSQL, a surrogate on both engines (no UTF-8 for it)."""
 _KEYCAP_STAR_RE: Final = re.compile("\\*(?=[\ufe0e\ufe0f\u200d]*\u20e3)")
 """The '*' of a keycap emoji (``*️⃣``), whatever presentation selector follows it."""
 _LANG_RE: Final = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{1,8})*")
@@ -880,6 +884,10 @@ def _parse_cached(text: str, networks: frozenset[str], stored: bool) -> Query:
             text,
             {"length": len(text), "limit": MAX_QUERY_LENGTH},
         )
+    control = None if stored else _CONTROL_RE.search(text)
+    if control is not None:
+        raise QueryError("control_character", control.start(), control.group(), text,
+                         {"code": f"U+{ord(control.group()):04X}"})
     parser = _Parser(text, networks, stored)
     root = parser.parse()
     if root is not None and _nesting(root) > MAX_DEPTH:

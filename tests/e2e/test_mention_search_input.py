@@ -368,12 +368,15 @@ def test_a_nul_in_a_filter_is_answered_as_any_unknown_value(vigie: VigieApp) -> 
     for typed, said in (
             ("mentions acme watch:a\x00", "There is no watch called `a\x00`"),
             ("mentions watch:a\x00", "There is no watch called `a\x00`"),
-            ("mentions acme source:a\x00", "That search does not parse: unknown source"),
-            ("mentions source:\x00", "That search does not parse: unknown source"),
+            ("mentions acme source:a\x00", "That search does not parse: invisible character "
+                                            "(U+0000) here"),
+            ("mentions source:\x00", "That search does not parse: invisible character"),
             ("export 7d watch:a\x00", "There is no watch called `a\x00`")):
         text = answer(vigie, typed)["text"]
         assert text.startswith(said), (typed, text)
-    assert listed(vigie, "mentions acme\x00") == [ids["bill"]]  # a separator, as in text
+    assert listed(vigie, "mentions acme source:mastodon") == [ids["bill"]]
+    text = answer(vigie, "mentions acme\x00")["text"]  # in the search: the query's refusal
+    assert text.startswith("That search does not parse: invisible character (U+0000) here"), text
     # `vigie mentions --watch/--network` given bytes that are no UTF-8 (read as lone
     # surrogates): neither database can take them
     workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
@@ -383,3 +386,13 @@ def test_a_nul_in_a_filter_is_answered_as_any_unknown_value(vigie: VigieApp) -> 
             search_mentions(vigie.runtime.sessions, workspace_id, filters,
                             now=vigie.runtime.clock())
         assert refused.value.key == key, filters
+
+
+def test_a_watch_query_holding_a_nul_is_refused(vigie: VigieApp) -> None:
+    # `/cm watch add acme #feed a<NUL>b` failed with an error id on PostgreSQL (the query
+    # is stored as typed) and stored the NUL on SQLite.
+    text = answer(vigie, f"watch add acme <#{CHANNEL_ID}|feed> refund\x00please")["text"]
+    assert "invisible character (U+0000) here, which a query cannot hold" in text, text
+    assert answer(vigie, "watch list")["text"].startswith("No watches"), "stored"
+    assert "created" in answer(vigie, f"watch add acme <#{CHANNEL_ID}|feed> refund please")[
+        "text"]

@@ -60,6 +60,7 @@ MISTAKES = {
     "unknown_source": "vigie source:zzzzzz",
     "unknown_source_guess": "vigie source:mastodn",
     "too_long": "a" * (MAX_QUERY_LENGTH + 1),
+    "control_character": "vigie\x00bug",
     "too_deep": nested(MAX_DEPTH + 1),
     "no_positive": "-spam",
 }
