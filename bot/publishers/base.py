@@ -200,6 +200,10 @@ class PublisherCredentials(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    option_fields: ClassVar[frozenset[str]] = frozenset()
+    """Fields that set how replies are posted, not which account posts them (left out of
+    the account's identity: ``bot.services.replies.account_key``)."""
+
 
 K = TypeVar("K", bound=PublisherCredentials)
 

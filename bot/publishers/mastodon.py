@@ -71,6 +71,8 @@ _REMOTE_MENTION = re.compile(r"(?<![\w/])(@[\w.\-]+)@[\w\-]+(?:\.[\w\-]+)+")
 class MastodonCredentials(PublisherCredentials):
     """The brand account that replies on Mastodon."""
 
+    option_fields: ClassVar[frozenset[str]] = frozenset({"visibility"})
+
     instance_url: str = Field(
         description="Address of the brand account's instance, e.g. https://mastodon.social."
     )

@@ -11,7 +11,7 @@ retried after a crash or an unknown outcome first asks the network whether the r
 already exists (``publish_once``), so no draft is ever posted twice.
 
 A rate limit is the account's, not the reply's: when the network asks an account to wait,
-every reply queued for that account (network and credentials) waits until then without a
+every reply queued for that account (workspace, network and credentials) waits until then without a
 network call, so without an attempt; the call the network rate limited gives its attempt
 back too (counted apart, in ``rate_limited_calls``: posting it has started). A rate limit
 never fails a reply (only real failures do, after ``MAX_ATTEMPTS``), and the wait honours
@@ -21,12 +21,14 @@ what the network asked up to a day (X's daily caps). Their cards say until when 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import SecretStr
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -111,21 +113,36 @@ class _Job:
     """The row's attempts once leased, and ``leased_until``: the lease this job holds."""
     leased_until: datetime
 
+    workspace_id: int
+
     @property
-    def account(self) -> tuple[str, str]:
-        """The account the reply posts from (network, a digest of its credentials): what a
-        rate limit applies to."""
-        return self.network, account_key(self.credentials)
+    def account(self) -> Account:
+        """The account the reply posts from (workspace, network, a digest of its
+        credentials): what a rate limit applies to."""
+        return self.workspace_id, self.network, account_key(self.credentials)
+
+
+Account = tuple[int, str, str]
+"""A brand account as rate limits see it: (workspace id, network, ``account_key``)."""
 
 
 def account_key(credentials: PublisherCredentials) -> str:
-    """A digest naming the account of ``credentials`` (never the secrets themselves)."""
-    return hashlib.sha256(credentials.model_dump_json().encode()).hexdigest()[:32]
+    """A digest naming the account of ``credentials``: its secret values, its addresses and
+    handle (every field but ``option_fields``), never the secrets themselves. The secrets
+    are read in full: pydantic writes every ``SecretStr`` as the same stars, which made
+    all accounts of one X API or Mastodon instance one."""
+    identity = {name: value.get_secret_value() if isinstance(value, SecretStr) else value
+                for name, value in vars(credentials).items()
+                if name not in credentials.option_fields}
+    encoded = json.dumps([type(credentials).__name__, identity], sort_keys=True, default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()[:32]
 
 
-def _held_accounts(session: Session, now: datetime) -> dict[tuple[str, str], ReplyPost]:
-    """The accounts waiting for a rate limit at ``now``, each with a reply that waits."""
-    held: dict[tuple[str, str], ReplyPost] = {}
+def _held_accounts(session: Session, now: datetime) -> dict[Account, ReplyPost]:
+    """The accounts waiting for a rate limit at ``now``, each with a reply that waits.
+    Every workspace's: an account is named with its workspace, so one never holds
+    another's."""
+    held: dict[Account, ReplyPost] = {}
     for row in session.scalars(select(ReplyPost).where(
             ReplyPost.status == PENDING, ReplyPost.next_attempt_at > now,
             ReplyPost.error.startswith(RATE_LIMITED, autoescape=True))):
@@ -161,7 +178,7 @@ def _claim_next(sessions: sessionmaker[Session], now: datetime) -> _Job | None:
                 continue
             # Compare-and-set: another process may have read the same row (SQLite has no
             # row locks); only the one whose update lands calls the network.
-            waiting = held.get((row.network, account_key(credentials)))
+            waiting = held.get((row.workspace_id, row.network, account_key(credentials)))
             # A reply that only waits makes no call: its lease counts no attempt.
             if not take_lease(session, ReplyPost, row.id, pending=PENDING,
                               attempts=row.attempts, now=now, until=now + LEASE,
@@ -175,7 +192,7 @@ def _claim_next(sessions: sessionmaker[Session], now: datetime) -> _Job | None:
             started = row.attempts > 0 or row.rate_limited_calls > 0
             return _Job(row.id, started, row.network, credentials, target, draft.text,
                         row.idempotency_key, target.language, source.trusted,
-                        row.attempts + 1, now + LEASE)
+                        row.attempts + 1, now + LEASE, row.workspace_id)
     return None
 
 
@@ -310,12 +327,14 @@ def _record_late(session: Session, row: ReplyPost, job: _Job, result: Any,
                         error=plain_text(reason, "en") if isinstance(reason, Phrase) else reason)
 
 
-def _account_of(session: Session, row: ReplyPost) -> tuple[str, str] | None:
+def _account_of(session: Session, row: ReplyPost) -> Account | None:
     mention = session.get(Mention, row.mention_id)
     source = session.get(SourceRow, mention.source_id) if mention and mention.source_id \
         else None
     credentials = credentials_for(row.network, open_config(source)) if source else None
-    return (row.network, account_key(credentials)) if credentials is not None else None
+    if credentials is None:
+        return None
+    return row.workspace_id, row.network, account_key(credentials)
 
 
 def _wait_for_limit(session: Session, row: ReplyPost, until: datetime,
@@ -329,7 +348,7 @@ def _wait_for_limit(session: Session, row: ReplyPost, until: datetime,
                    channel=mention.slack_channel, mention_id=mention.id)
 
 
-def _hold_account(session: Session, limited: ReplyPost, account: tuple[str, str],
+def _hold_account(session: Session, limited: ReplyPost, account: Account,
                   until: datetime) -> None:
     """Make the other queued replies of ``account`` wait until ``until`` too (a few rows:
     the replies approved and not yet posted)."""
@@ -338,8 +357,9 @@ def _hold_account(session: Session, limited: ReplyPost, account: tuple[str, str]
         do_enqueue(session, workspace_id=limited.workspace_id, kind=KIND_UPDATE_CARD,
                    channel=limited_mention.slack_channel, mention_id=limited_mention.id)
     for row in session.scalars(select(ReplyPost).where(
-            ReplyPost.status == PENDING, ReplyPost.network == limited.network,
-            ReplyPost.id != limited.id, ReplyPost.next_attempt_at < until)).all():
+            ReplyPost.status == PENDING, ReplyPost.workspace_id == limited.workspace_id,
+            ReplyPost.network == limited.network, ReplyPost.id != limited.id,
+            ReplyPost.next_attempt_at < until)).all():
         if _account_of(session, row) == account:
             _wait_for_limit(session, row, until, limited)
 

@@ -12,12 +12,21 @@ import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 
+from bot.publishers.bluesky import BlueskyCredentials
+from bot.publishers.mastodon import MastodonCredentials
+from bot.publishers.x import XCredentials
 from bot.services import workflow
-from bot.services.actors import Actor
+from bot.services.actors import CLI, Actor
 from bot.services.cards import load_card_view
 from bot.services.errors import ServiceError
 from bot.services.http_clients import http_factory
-from bot.services.replies import MAX_ATTEMPTS, MAX_RATE_LIMIT_WAIT, flush_replies
+from bot.services.replies import (
+    MAX_ATTEMPTS,
+    MAX_RATE_LIMIT_WAIT,
+    account_key,
+    flush_replies,
+)
+from bot.services.sources_admin import do_add_source
 from bot.slack.cards import build_card
 from storage.db import transaction
 from storage.models import Approval, Draft, Mention
@@ -165,3 +174,49 @@ def test_a_reply_held_without_a_call_can_be_withdrawn_the_limited_one_cannot(
         workflow.do_withdraw(sessions, workspace_id, approver, first)
     assert refused.value.key == "workflow.posting_started"
     assert [row.status for row in _rows(vigie)] == ["pending", "cancelled"]
+
+
+def test_a_rate_limit_holds_only_the_account_it_was_met_by(
+        vigie: VigieApp, httpserver: HTTPServer, shared_data: Path) -> None:
+    # Reported: accounts were named by their credentials as pydantic writes them, every
+    # secret as the same stars, so all accounts of one instance (or of X's API) were one:
+    # a daily cap met by brand A held brand B's replies for a day.
+    fake, first = mastodon_setup(vigie, httpserver, shared_data)
+    sessions, factory = vigie.runtime.sessions, http_factory(vigie.runtime.settings)
+    with sessions() as session:
+        workspace_id = session.get(Mention, first).workspace_id  # type: ignore[union-attr]
+    fake.tokens.add("token-of-ANOTHER-brand-account")
+    other = do_add_source(sessions, workspace_id, CLI, kind="mastodon", watch_name="acme",
+                          values={"base_url": fake.base, "mode": "search", "query": "other",
+                                  "access_token": "token-of-ANOTHER-brand-account"})
+    _queue_approved(vigie, fake, first, 1)
+    (second,) = _queue_approved(vigie, fake, first, 1, with_first=False)
+    with transaction(sessions) as session:
+        session.get(Mention, second).source_id = other.id  # type: ignore[union-attr]
+    fake.failure = Failure(429, {"error": "Too many requests"}, {"Retry-After": "108000"})
+    outcomes = flush_replies(sessions, factory, now=NOW)
+    assert [outcome.status for outcome in outcomes] == ["pending", "posted"]
+    assert _writes(httpserver) == 2 and len(fake.created) == 1
+    limited, posted = _rows(vigie)
+    assert limited.next_attempt_at.replace(tzinfo=UTC) == NOW + MAX_RATE_LIMIT_WAIT
+    assert (posted.status, posted.error) == ("posted", None)
+
+
+def test_account_keys_name_the_account_not_the_shape_of_its_credentials() -> None:
+    # Same X API, other tokens: other accounts. Same token and instance, another reply
+    # visibility: the same account.
+    assert account_key(XCredentials(access_token="token-of-brand-A")) != \
+        account_key(XCredentials(access_token="token-of-brand-B"))
+    assert account_key(XCredentials(access_token="token-of-brand-A")) == \
+        account_key(XCredentials(access_token="token-of-brand-A"))
+    instance = "https://mastodon.example"
+    assert account_key(MastodonCredentials(instance_url=instance, access_token="tokA")) != \
+        account_key(MastodonCredentials(instance_url=instance, access_token="tokB"))
+    assert account_key(MastodonCredentials(instance_url=instance, access_token="tokA")) == \
+        account_key(MastodonCredentials(instance_url=instance, access_token="tokA",
+                                        visibility="unlisted"))
+    assert account_key(BlueskyCredentials(handle="a.bsky.social", app_password="pw-1")) != \
+        account_key(BlueskyCredentials(handle="b.bsky.social", app_password="pw-1"))
+    # The key never holds a secret.
+    assert "tokA" not in account_key(MastodonCredentials(instance_url=instance,
+                                                         access_token="tokA"))

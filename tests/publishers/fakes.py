@@ -192,6 +192,8 @@ class FakeMastodon:
         self.created: list[str] = []
         self.next_id = 113_000_000_000_000_000
         self.failure: Failure | None = None
+        self.tokens = {self.TOKEN}
+        """Access tokens the instance takes (another brand account's may be added)."""
         self.render: Callable[[str], str] = lambda text: mastodon_html(text, self.base)
         routes: list[tuple[Any, str, Callable[[Request], Response]]] = [
             (re.compile(r"^/api/v1/statuses$"), "POST", self._post),
@@ -207,7 +209,8 @@ class FakeMastodon:
 
     def _guard(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
         def guarded(request: Request) -> Response:
-            if request.headers.get("Authorization") != f"Bearer {self.TOKEN}":
+            if request.headers.get("Authorization", "").removeprefix("Bearer ") \
+                    not in self.tokens:
                 return json_response({"error": "The access token is invalid"}, 401)
             return handler(request)
 
