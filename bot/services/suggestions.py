@@ -109,6 +109,18 @@ def _case_thread(session: Session, mention: Mention, latest: CasePost) -> list[P
     return turns
 
 
+def reply_room(network: str, author_handle: str | None) -> int | None:
+    """The room a suggestion has on ``network`` (None: no limit): its reply limit less
+    the mention of ``author_handle`` put in front of it when posted (on Mastodon), so the
+    reply as posted fits."""
+    limit = limit_for(network)
+    if limit is None:
+        return None
+    marker = "x"
+    addressed = DraftAudience(network, "", author_handle=author_handle).as_posted(marker)
+    return max(1, limit - (measure(addressed, network)[0] - measure(marker, network)[0]))
+
+
 def build_prompt(session: Session, mention: Mention, language: str) -> list[dict[str, str]]:
     """The chat messages for this mention (system rules first, mention as data). When the
     customer wrote again in its case, the post to answer is their newest, and the thread
@@ -125,7 +137,7 @@ def build_prompt(session: Session, mention: Mention, language: str) -> list[dict
                       title=None if latest else mention.title,
                       url=latest.url if latest else mention.url, intent=mention.intent,
                       sentiment=mention.sentiment_label),
-        network_limit=limit_for(mention.network) or 1000,
+        network_limit=reply_room(mention.network, handle) or 1000,
         language=language,
         thread=(_case_thread(session, mention, latest) if latest
                 else _thread(session, mention, handle)),
@@ -149,7 +161,9 @@ def suggest_reply(sessions: sessionmaker[Session], llm: LLMClient, context: Draf
     except LLMError as err:
         return Suggestion(context, err.phrase)
     cut_off = result.finish_reason == "length"
-    text = clean_suggestion(result.text, limit_for(context.network) or 3000,
+    audience = context.audience or DraftAudience(context.network, context.mention_text)
+    text = clean_suggestion(result.text,
+                            reply_room(context.network, audience.author_handle) or 3000,
                             network=context.network, cut_off=cut_off)
     if not text:
         return Suggestion(context, Phrase.of(

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from werkzeug import Request, Response
 
 from bot.llm import MAX_RESPONSE_BYTES
+from bot.replies.limits import measure
 from bot.services import workflow
 from bot.services.actors import Actor
 from bot.services.members import do_set_language
@@ -425,3 +426,22 @@ def test_llm_failure_is_explained_in_the_readers_language(vigie_llm: VigieApp,
     assert ("Pas de suggestion du LLM (le LLM a renvoyé une réponse trop volumineuse pour "
             "être lue (plus de 8 Mo)) ; voici le modèle.") in updated
     assert "The LLM" not in updated
+
+
+def test_a_long_mastodon_suggestion_fits_with_the_customers_mention(
+        vigie_llm: VigieApp, httpserver: HTTPServer) -> None:
+    """Reported: the suggestion was trimmed to 500 characters, then the customer's mention
+    put in front of it: 505 of 500, offered as "over the network's length limit"."""
+    llm = FakeLLM(httpserver, "Thanks for reaching out "
+                  + "and we are looking into your order right now " * 12)
+    vigie = vigie_llm
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, seed(vigie))["ts"])
+    vigie.standin.wait_for("views.update", timeout=15)
+    view = vigie.standin.calls("views.update")[-1].args["view"]
+    (suggestion,) = [b for b in view["blocks"] if b.get("block_id") == SUGGESTION_BLOCK]
+    text = suggestion["text"]["text"]
+    # Mastodon counts "@ana@mastodon.social " as "@ana ": 5 of the 500.
+    used, limit = measure(text, "mastodon")
+    assert text.startswith(f"{TAG} Thanks for reaching out") and 450 < used <= limit == 500
+    assert "over the network's length limit" not in json.dumps(view)
+    assert "Keep the reply under 495 characters" in llm.prompts[0][0]["content"]
