@@ -32,7 +32,7 @@ from storage.db import transaction
 from storage.models import Approval, Draft, Mention
 from storage.models_replies import ReplyPost
 from tests.e2e.conftest import VigieApp
-from tests.e2e.test_posting import mastodon_setup
+from tests.e2e.test_posting import mastodon_setup, x_setup
 from tests.e2e.test_workflow import grant
 from tests.harness.constants import OTHER_USER_ID, TEAM_ID
 from tests.publishers.fakes import Failure, wait_until_dropped_are_logged
@@ -220,3 +220,32 @@ def test_account_keys_name_the_account_not_the_shape_of_its_credentials() -> Non
     # The key never holds a secret.
     assert "tokA" not in account_key(MastodonCredentials(instance_url=instance,
                                                          access_token="tokA"))
+
+
+def test_an_x_reply_over_the_daily_cap_waits_for_the_daily_reset(
+        vigie: VigieApp, httpserver: HTTPServer) -> None:
+    # Reported: X's 15-minute x-rate-limit-reset was taken for the wait, so a reply over
+    # the 24-hour posting cap was tried every 15 minutes for a day, the card saying so.
+    fake, mention_id = x_setup(vigie, httpserver, "1920000000000000001")
+    with transaction(vigie.runtime.sessions) as session:
+        mention = session.get(Mention, mention_id)
+        assert mention is not None
+        mention.status = "approved"
+        draft = Draft(mention_id=mention_id, version=1, text="Sorry, on it")
+        session.add(draft)
+        session.flush()
+        session.add(ReplyPost(workspace_id=mention.workspace_id, mention_id=mention_id,
+                              draft_id=draft.id, network="x", idempotency_key="daily-cap",
+                              next_attempt_at=NOW - timedelta(minutes=1)))
+    reset = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=20)
+    fake.failure = Failure(429, {"title": "Too Many Requests", "status": 429}, {
+        "x-rate-limit-remaining": "97",
+        "x-rate-limit-reset": str(int((reset - timedelta(hours=19, minutes=50)).timestamp())),
+        "x-user-limit-24hour-remaining": "0",
+        "x-user-limit-24hour-reset": str(int(reset.timestamp()))})
+    flush_replies(vigie.runtime.sessions, http_factory(vigie.runtime.settings), now=NOW)
+    (row,) = _rows(vigie)
+    assert (row.status, row.rate_limited_calls) == ("pending", 1)
+    # Waiting from NOW for what X asked (the reset less the moment it answered).
+    assert abs(row.next_attempt_at.replace(tzinfo=UTC) - (NOW + timedelta(hours=20))) \
+        < timedelta(minutes=5)

@@ -86,6 +86,16 @@ def test_retry_delay_combines_backoff_and_the_servers_ask(
         ({"retry-after-ms": "soon", "Retry-After": "9"}, {"millis": True}, 9.0),
         ({"retry-after-ms": "", "Retry-After": "9"}, {"millis": True}, 9.0),
         ({}, {"millis": True}, None),
+        # A spent daily cap (X) holds until its reset, past the shorter window's.
+        ({"x-rate-limit-reset": str(int(NOW) + 600), "x-user-limit-24hour-remaining": "0",
+          "x-user-limit-24hour-reset": str(int(NOW) + 72000)}, {}, 72000.0),
+        ({"x-rate-limit-reset": str(int(NOW) + 600), "x-app-limit-24hour-remaining": "0",
+          "x-app-limit-24hour-reset": str(int(NOW) + 3600)}, {}, 3600.0),
+        ({"x-rate-limit-reset": str(int(NOW) + 600), "x-user-limit-24hour-remaining": "3",
+          "x-user-limit-24hour-reset": str(int(NOW) + 72000)}, {}, 600.0),
+        ({"Retry-After": "30", "x-user-limit-24hour-remaining": "0",
+          "x-user-limit-24hour-reset": str(int(NOW) + 72000)}, {}, 72000.0),
+        ({"x-user-limit-24hour-remaining": "0"}, {}, None),
     ],
 )
 def test_parse_retry_after(

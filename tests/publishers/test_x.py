@@ -203,6 +203,25 @@ def test_rate_limited_until_reset(
     assert caught.value.retry_after == 900
 
 
+def test_a_spent_daily_cap_waits_until_the_daily_reset(
+    http: HttpClient, fake: FakeX, publisher: XPublisher, target: ReplyTarget
+) -> None:
+    # Reported: only x-rate-limit-reset (the 15-minute window) was read, so a reply over
+    # X's 24-hour posting cap was tried again every 15 minutes for a day.
+    fake.failure = Failure(
+        429,
+        {"title": "Too Many Requests", "detail": "Too Many Requests",
+         "type": "about:blank", "status": 429},
+        {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "97",
+         "x-rate-limit-reset": str(int(NOW) + 600),
+         "x-user-limit-24hour-limit": "100", "x-user-limit-24hour-remaining": "0",
+         "x-user-limit-24hour-reset": str(int(NOW) + 20 * 3600)},
+    )
+    with pytest.raises(PublishRateLimited) as caught:
+        publisher.publish(http, creds(fake), target, "Hi", KEY)
+    assert caught.value.retry_after == 20 * 3600
+
+
 @pytest.mark.parametrize("failure", [Failure(500), Failure(502), Failure(drop=True)])
 def test_server_error_or_dropped_connection_is_unknown_outcome(
     http: HttpClient, fake: FakeX, publisher: XPublisher, target: ReplyTarget, failure: Failure
