@@ -58,6 +58,9 @@ class CardView:
     before phrases."""
     reply_waiting_until: datetime | None = None
     """While the reply waits for its account's rate limit: until when."""
+    reply_retry_at: datetime | None = None
+    """While the reply waits to be tried again after a failed attempt (``reply_error``
+    says why): when."""
     language: str | None = None
     language_analysed: bool = True
     reply_elsewhere: bool = False

@@ -102,6 +102,8 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
         reply_error=failure_reason(reply) if reply else None,
         reply_waiting_until=reply.next_attempt_at if reply and reply.status == PENDING
         and (reply.error or "").startswith(RATE_LIMITED) else None,
+        reply_retry_at=reply.next_attempt_at if reply and reply.status == PENDING
+        and reply.error and not reply.error.startswith(RATE_LIMITED) else None,
         language=mention.language,
         language_analysed=language_read(mention.intent_flags),
         reply_elsewhere=not can_post(session, mention),

@@ -225,6 +225,14 @@ def _pinned_target(session: Session, row: ReplyPost, mention: Mention) -> ReplyT
                        url=row.target_url, language=row.target_language)
 
 
+def _update_card(session: Session, row: ReplyPost) -> None:
+    """Queue an update of the card of ``row``'s mention."""
+    mention = session.get(Mention, row.mention_id)
+    if mention is not None and mention.slack_channel:
+        do_enqueue(session, workspace_id=row.workspace_id, kind=KIND_UPDATE_CARD,
+                   channel=mention.slack_channel, mention_id=mention.id)
+
+
 def _note(session: Session, row: ReplyPost, key: str, **params: Arg) -> None:
     mention = session.get(Mention, row.mention_id)
     if mention is None or not mention.slack_channel:
@@ -270,6 +278,8 @@ def _record(sessions: sessionmaker[Session], job: _Job, now: datetime,
         if error.retryable and row.attempts < MAX_ATTEMPTS:
             wait = retry_delay(exponential(row.attempts, base=30), None)
             row.next_attempt_at = now + min(timedelta(seconds=wait), MAX_RETRY_WAIT)
+            # The card says it failed, why, and when it is tried again.
+            _update_card(session, row)
             return ReplyOutcome(row.mention_id, PENDING, error=message)
         row.status = FAILED
         if error.may_have_posted:

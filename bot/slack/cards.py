@@ -254,6 +254,18 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
             language, "replies.rate_limited",
             network=escape(network_name(view.network, language)[:40]),
             until=slack_date(view.reply_waiting_until)))]})
+    elif view.reply_state == "pending" and view.reply_retry_at is not None:
+        # An attempt failed and another is due: say why and when, the network's words
+        # escaped (and cut short enough to fit, like a failure's).
+        until = slack_date(view.reply_retry_at)
+        if isinstance(view.reply_error, Phrase):
+            retrying = t(language, "replies.retrying", until=until,
+                         error=render_phrase(view.reply_error, language))
+        else:
+            retrying, _ = fit_source(str(view.reply_error or "?"), TEXT_BUDGET, lambda e: t(
+                language, "replies.retrying", until=until, error=escape(e)))
+        blocks.append({"type": "context", "elements": [_mrkdwn(retrying)]})
+        clippable.insert(0, blocks[-1])
     elif view.reply_state == "pending":
         blocks.append({"type": "context", "elements": [_mrkdwn(t(language, "replies.posting"))]})
     elif view.reply_state == "failed" and isinstance(view.reply_error, Phrase):
