@@ -31,6 +31,7 @@ __all__ = [
     "fits",
     "limit_for",
     "measure",
+    "reply_counting",
     "trim_to_limit",
 ]
 
@@ -64,7 +65,8 @@ def limit_for(network: str | None, *, limit: int | None = None) -> int | None:
     return descriptor.reply_limit if descriptor is not None else None
 
 
-def _counting(network: str | None) -> ReplyCounting:
+def reply_counting(network: str | None) -> ReplyCounting:
+    """How ``network`` counts a reply's length (graphemes where it says nothing)."""
     descriptor = resolve_network(network)
     return descriptor.reply_counting if descriptor is not None else "graphemes"
 
@@ -74,7 +76,7 @@ def measure(text: str, network: str | None, *, limit: int | None = None) -> tupl
 
     ``limit`` is None when the network has no length limit.
     """
-    counting = _counting(network)
+    counting = reply_counting(network)
     if counting == "x":
         used = _x_length(text)
     elif counting == "mastodon":

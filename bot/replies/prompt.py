@@ -15,16 +15,18 @@ from dataclasses import dataclass
 
 import regex
 
-from bot.replies.limits import last_full_sentence, trim_to_limit
-from bot.replies.text import strip_invisible
+from bot.replies.limits import last_full_sentence, reply_counting, trim_to_limit
+from bot.replies.text import find_urls, strip_invisible
 from bot.text_hygiene import normalize_untrusted
 
 __all__ = [
     "DATA_BEGIN",
     "DATA_END",
+    "CleanAnswer",
     "PromptMention",
     "PromptTurn",
     "build_messages",
+    "clean_answer",
     "clean_suggestion",
     "conquest_task",
     "language_name",
@@ -156,6 +158,17 @@ STYLE_NOTE = ('The "approved_replies_for_style" were written to other people: ta
               "tone only, never their content, and never write their [placeholders].")
 
 
+COUNTING_RULES = {
+    "x": "as X counts them: each link counts as 23, each emoji or CJK character as 2",
+    "mastodon": "each link starting with http:// or https:// counts as 23",
+    "graphemes": "every character counts, each link in full: keep links short, or leave "
+                 "them out when they do not fit",
+}
+"""What the LLM is told of how the reply's network counts its length (``ReplyCounting``):
+a link told to count as 23 on a network that counts it in full made a reply too long,
+and trimming it dropped the link."""
+
+
 def build_messages(
     voice_guide: str | None,
     mention: PromptMention,
@@ -185,8 +198,8 @@ def build_messages(
     guide = _config_text(voice_guide, MAX_GUIDE_CHARS)
     if network_limit:
         length_rule = (
-            f"Keep the reply under {network_limit} characters (each link counts as 23); "
-            "shorter is better."
+            f"Keep the reply under {network_limit} characters "
+            f"({COUNTING_RULES[reply_counting(mention.network)]}); shorter is better."
         )
         length_reminder = f"at most {network_limit} characters"
     else:
@@ -380,11 +393,28 @@ def drop_reasoning_blocks(text: str) -> str:
 
 CUT_OFF_WARNING = "risk.cut_off"
 """Shown beside a suggestion the model stopped writing at its token limit."""
+LINK_DROPPED_WARNING = "risk.link_dropped"
+"""Shown beside a suggestion whose trimming to the length limit left out a link."""
+
+
+@dataclass(frozen=True, slots=True)
+class CleanAnswer:
+    """A model's answer made a reply draft (``clean_answer``)."""
+
+    text: str
+    dropped_links: tuple[str, ...] = ()
+    """Links of the answer that trimming it to the limit left out (or cut)."""
 
 
 def clean_suggestion(text: str, limit: int | None, *, network: str | None = None,
                      cut_off: bool = False) -> str:
-    """Turn a raw model answer into a reply draft.
+    """``clean_answer``'s text."""
+    return clean_answer(text, limit, network=network, cut_off=cut_off).text
+
+
+def clean_answer(text: str, limit: int | None, *, network: str | None = None,
+                 cut_off: bool = False) -> CleanAnswer:
+    """Turn a raw model answer into a reply draft, with the links trimming left out.
 
     Drops reasoning blocks (``<think>…</think>``), markdown fences and bold, "Reply:" /
     "Here is a reply:" / "Réponse :" prefixes, quotes wrapped around the whole text and
@@ -421,4 +451,8 @@ def clean_suggestion(text: str, limit: int | None, *, network: str | None = None
     if cut_off:
         # Before trimming to the limit, whose cut ends in "…" like a sentence.
         text = last_full_sentence(text)
-    return trim_to_limit(text, limit, network)
+    trimmed = trim_to_limit(text, limit, network)
+    if trimmed == text:
+        return CleanAnswer(text)
+    kept = {url.url for url in find_urls(trimmed)}
+    return CleanAnswer(trimmed, tuple(url.url for url in find_urls(text) if url.url not in kept))

@@ -29,9 +29,10 @@ from bot.networks import resolve_network
 from bot.replies.limits import limit_for, measure
 from bot.replies.prompt import (
     CUT_OFF_WARNING,
+    LINK_DROPPED_WARNING,
     PromptMention,
     build_messages,
-    clean_suggestion,
+    clean_answer,
     conquest_task,
 )
 from bot.services import assignees
@@ -474,11 +475,15 @@ def suggest_draft(sessions: sessionmaker[Session], llm: LLMClient, start: DraftS
     except LLMError as err:
         return start, err.phrase
     cut_off = result.finish_reason == "length"
-    text = clean_suggestion(result.text, start.limit or MAX_DRAFT, network=start.network,
-                            cut_off=cut_off)
+    answer = clean_answer(result.text, start.limit or MAX_DRAFT, network=start.network,
+                          cut_off=cut_off)
+    text = answer.text
     if not text:
         return start, Phrase.of("llm_error.cut_off" if cut_off else "llm_error.empty_suggestion")
     suggested = checked_start(start, text, link_allowlist=link_allowlist)
     if cut_off:
         suggested = replace(suggested, risk_keys=(*suggested.risk_keys, CUT_OFF_WARNING))
+    if answer.dropped_links:
+        suggested = replace(suggested,
+                            risk_keys=(*suggested.risk_keys, LINK_DROPPED_WARNING))
     return suggested, None

@@ -24,10 +24,11 @@ from bot.replies.limits import limit_for, measure
 from bot.replies.personal import scrub
 from bot.replies.prompt import (
     CUT_OFF_WARNING,
+    LINK_DROPPED_WARNING,
     PromptMention,
     PromptTurn,
     build_messages,
-    clean_suggestion,
+    clean_answer,
 )
 from bot.services.cases import conversation
 from bot.services.draft_checks import DraftAudience, foreign_data
@@ -162,9 +163,10 @@ def suggest_reply(sessions: sessionmaker[Session], llm: LLMClient, context: Draf
         return Suggestion(context, err.phrase)
     cut_off = result.finish_reason == "length"
     audience = context.audience or DraftAudience(context.network, context.mention_text)
-    text = clean_suggestion(result.text,
-                            reply_room(context.network, audience.author_handle) or 3000,
-                            network=context.network, cut_off=cut_off)
+    answer = clean_answer(result.text,
+                          reply_room(context.network, audience.author_handle) or 3000,
+                          network=context.network, cut_off=cut_off)
+    text = answer.text
     if not text:
         return Suggestion(context, Phrase.of(
             "llm_error.cut_off" if cut_off else "llm_error.empty_suggestion"))
@@ -175,6 +177,10 @@ def suggest_reply(sessions: sessionmaker[Session], llm: LLMClient, context: Draf
                                   foreign=foreign)
     if cut_off:
         suggested = replace(suggested, risk_keys=(*suggested.risk_keys, CUT_OFF_WARNING))
+    if answer.dropped_links:
+        # Trimmed to the limit, the reply lost a link the LLM meant to give: say so.
+        suggested = replace(suggested,
+                            risk_keys=(*suggested.risk_keys, LINK_DROPPED_WARNING))
     return Suggestion(suggested)
 
 

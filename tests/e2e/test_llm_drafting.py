@@ -445,3 +445,27 @@ def test_a_long_mastodon_suggestion_fits_with_the_customers_mention(
     assert text.startswith(f"{TAG} Thanks for reaching out") and 450 < used <= limit == 500
     assert "over the network's length limit" not in json.dumps(view)
     assert "Keep the reply under 495 characters" in llm.prompts[0][0]["content"]
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_a_link_cut_off_by_the_length_limit_is_said(
+        vigie_llm: VigieApp, httpserver: HTTPServer, language: str) -> None:
+    """Reported: on Bluesky (links count in full) a reply ending on a help-centre link
+    was trimmed to 300 and the link silently dropped; the prompt had said links count 23."""
+    url = "https://support.acme-example.com/hc/en-us/articles/360012345678-How-to-track"
+    llm = FakeLLM(httpserver, "Hi! Sorry about the delay with your parcel, we know how "
+                  "frustrating this is. Our team is checking with the carrier today and will "
+                  "update you right here as soon as we hear back from them, promise. "
+                  f"Meanwhile you can follow it: {url}")
+    vigie = vigie_llm
+    workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
+    do_set_language(vigie.runtime.sessions, workspace_id, USER_ID, language)
+    mention_id = seed(vigie, handle="ana.bsky.social", network="bluesky")
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"])
+    vigie.standin.wait_for("views.update", timeout=15)
+    view = vigie.standin.calls("views.update")[-1].args["view"]
+    (suggestion,) = [b for b in view["blocks"] if b.get("block_id") == SUGGESTION_BLOCK]
+    assert url not in suggestion["text"]["text"]
+    warning = {"en": "a link was left out", "fr": "un lien a été omis"}[language]
+    assert warning in json.dumps(view, ensure_ascii=False)
+    assert "each link in full" in llm.prompts[0][0]["content"]

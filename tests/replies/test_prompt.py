@@ -18,6 +18,7 @@ from bot.replies.prompt import (
     PromptMention,
     PromptTurn,
     build_messages,
+    clean_answer,
     clean_suggestion,
     drop_reasoning_blocks,
     language_name,
@@ -108,6 +109,36 @@ def test_system_message_holds_the_rules() -> None:
     assert "Output only the reply text" in system
     assert GUIDE in system
     assert "Acme" in system
+
+
+@pytest.mark.parametrize(("network", "limit", "rule"), [
+    ("bluesky", 300, "under 300 characters (every character counts, each link in full"),
+    ("mastodon", 500, "under 500 characters (each link starting with http:// or https:// "
+     "counts as 23)"),
+    ("x", 280, "under 280 characters (as X counts them: each link counts as 23, each emoji"),
+])
+def test_the_length_rule_is_the_networks(network: str, limit: int, rule: str) -> None:
+    # Reported: every network was told "each link counts as 23"; Bluesky counts a link in
+    # full, so a reply with a help-centre link came out too long and lost its link.
+    system = build_messages(None, PromptMention(text="help", author="a", network=network),
+                            network_limit=limit, language="en", brand_name="Acme")[0]
+    assert rule in system["content"]
+    assert ("counts as 23" in system["content"]) == (network != "bluesky")
+
+
+def test_a_link_left_out_by_trimming_is_named() -> None:
+    url = "https://support.acme-example.com/hc/en-us/articles/360012345678-How-to-track"
+    body = ("Hi! Sorry about the delay with your parcel, we know how frustrating this is. "
+            "Our team is checking with the carrier today and will update you right here "
+            "as soon as we hear back from them, promise. Meanwhile you can follow it: ")
+    answer = clean_answer(body + url, 300, network="bluesky")
+    assert url not in answer.text and answer.dropped_links == (url,)
+    kept = clean_answer(body + url, 500, network="mastodon")
+    assert kept.text == body + url and kept.dropped_links == ()
+    # Trimmed without losing its link: nothing to say.
+    short = clean_answer(f"See {url} for the steps. " + "We are on it. " * 30, 300,
+                         network="bluesky")
+    assert url in short.text and short.dropped_links == ()
 
 
 def test_no_limit_and_unknown_language() -> None:
