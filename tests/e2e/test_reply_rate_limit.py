@@ -27,15 +27,16 @@ from bot.services.replies import (
     flush_replies,
 )
 from bot.services.sources_admin import do_add_source
+from bot.services.watches import do_add_watch
 from bot.slack.cards import build_card
 from storage.db import transaction
-from storage.models import Approval, Draft, Mention
+from storage.models import Approval, Author, Draft, Mention, SourceRow
 from storage.models_replies import ReplyPost
 from tests.e2e.conftest import VigieApp
 from tests.e2e.test_posting import mastodon_setup, x_setup
 from tests.e2e.test_workflow import grant
 from tests.harness.constants import OTHER_USER_ID, TEAM_ID
-from tests.publishers.fakes import Failure, wait_until_dropped_are_logged
+from tests.publishers.fakes import Failure, FakeMastodon, wait_until_dropped_are_logged
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
@@ -249,3 +250,42 @@ def test_an_x_reply_over_the_daily_cap_waits_for_the_daily_reset(
     # Waiting from NOW for what X asked (the reset less the moment it answered).
     assert abs(row.next_attempt_at.replace(tzinfo=UTC) - (NOW + timedelta(hours=20))) \
         < timedelta(minutes=5)
+
+
+def test_a_rate_limit_in_one_workspace_holds_no_other_workspaces_reply(
+        vigie: VigieApp, httpserver: HTTPServer, shared_data: Path) -> None:
+    # Holds are per workspace: another workspace's reply is never held (nor its card
+    # told of) a rate limit met by this one, even through the same account.
+    fake, first = mastodon_setup(vigie, httpserver, shared_data)
+    sessions, factory = vigie.runtime.sessions, http_factory(vigie.runtime.settings)
+    other_ws = vigie.runtime.workspaces.ensure("T0OTHERTEAM").id
+    do_add_watch(sessions, other_ws, CLI, name="other", query="", channel_id="C0OTHER")
+    source = do_add_source(sessions, other_ws, CLI, kind="mastodon", watch_name="other",
+                           values={"base_url": fake.base, "mode": "search", "query": "x",
+                                   "access_token": FakeMastodon.TOKEN})
+    _queue_approved(vigie, fake, first, 1)
+    parent = fake.add_status(text="Another team's customer")
+    with transaction(sessions) as session:
+        model = session.get(Mention, first)
+        assert model is not None
+        author = Author(workspace_id=other_ws, network="mastodon", handle="bob")
+        session.add(author)
+        session.flush()
+        row = session.get(SourceRow, source.id)
+        assert row is not None
+        mention = Mention(workspace_id=other_ws, watch_id=row.watch_id, source_id=source.id,
+                          author_id=author.id, network="mastodon", status="approved",
+                          external_id=parent["uri"], url=parent["url"], text="help",
+                          language="en", published_at=model.published_at, priority=70)
+        session.add(mention)
+        session.flush()
+        draft = Draft(mention_id=mention.id, version=1, text="On it")
+        session.add(draft)
+        session.flush()
+        session.add(ReplyPost(workspace_id=other_ws, mention_id=mention.id, draft_id=draft.id,
+                              network="mastodon", idempotency_key="other-workspace",
+                              next_attempt_at=NOW - timedelta(minutes=1)))
+    fake.failure = Failure(429, {"error": "Too many requests"}, {"Retry-After": "108000"})
+    outcomes = flush_replies(sessions, factory, now=NOW)
+    assert [outcome.status for outcome in outcomes] == ["pending", "posted"]
+    assert [row.workspace_id for row in _rows(vigie) if row.status == "posted"] == [other_ws]
