@@ -352,20 +352,14 @@ def _wait_for_limit(session: Session, row: ReplyPost, until: datetime,
     """``row`` waits until ``until`` for its account's rate limit, which ``limited`` met."""
     row.next_attempt_at = until
     row.error, row.error_phrase = limited.error or RATE_LIMITED, limited.error_phrase
-    mention = session.get(Mention, row.mention_id)
-    if mention is not None and mention.slack_channel:
-        do_enqueue(session, workspace_id=row.workspace_id, kind=KIND_UPDATE_CARD,
-                   channel=mention.slack_channel, mention_id=mention.id)
+    _update_card(session, row)
 
 
 def _hold_account(session: Session, limited: ReplyPost, account: Account,
                   until: datetime) -> None:
     """Make the other queued replies of ``account`` wait until ``until`` too (a few rows:
     the replies approved and not yet posted)."""
-    limited_mention = session.get(Mention, limited.mention_id)
-    if limited_mention is not None and limited_mention.slack_channel:
-        do_enqueue(session, workspace_id=limited.workspace_id, kind=KIND_UPDATE_CARD,
-                   channel=limited_mention.slack_channel, mention_id=limited_mention.id)
+    _update_card(session, limited)
     for row in session.scalars(select(ReplyPost).where(
             ReplyPost.status == PENDING, ReplyPost.workspace_id == limited.workspace_id,
             ReplyPost.network == limited.network, ReplyPost.id != limited.id,
