@@ -136,6 +136,8 @@ def hit_to_mention(
     story_id = as_id(hit.get("story_id"))
     if story_id:
         extra["story_id"] = story_id
+        if is_comment and story_id != object_id:
+            extra["thread_root"] = story_id  # the conversation a comment is in (cases)
     if published is None:
         extra["date_missing"] = True
     points = hit.get("points") if isinstance(hit.get("points"), int) else 0

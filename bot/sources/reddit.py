@@ -265,6 +265,9 @@ def thing_to_mention(kind: str, data: dict[str, Any]) -> FetchedMention | None:
     thread_title = collapse_whitespace(as_str(data.get("link_title")) or "")
     if kind != "t3" and thread_title:
         extra["context"] = thread_title  # stored as the mention's context (ingest)
+    link_id = data.get("link_id")
+    if kind != "t3" and isinstance(link_id, str) and link_id.startswith("t3_"):
+        extra["thread_root"] = link_id  # the submission a comment is in (cases)
     return FetchedMention(
         network=NETWORK,
         external_id=fullname,

@@ -44,6 +44,8 @@ from bot.slack.render import payload_text
 from bot.sources.base import Author as FetchedAuthor
 from bot.sources.base import FetchedMention
 from bot.sources.bluesky import post_to_mention
+from bot.sources.hackernews import hit_to_mention
+from bot.sources.reddit import thing_to_mention
 from bot.sources.x import parse_search
 from storage import migrations
 from storage.db import make_engine, make_session_factory, transaction
@@ -913,3 +915,77 @@ def test_a_feed_s_entries_by_one_author_keep_their_own_cards(
         assert session.scalar(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.kind == KIND_CARD)) == 3
         assert session.scalar(select(func.count()).select_from(Case)) == 0
+
+
+def _hn_hit(object_id: str, author: str, minutes: int, text: str, *,
+            parent: str | None = None) -> FetchedMention:
+    """An Algolia hit of Ask HN story 500 (shape of shared data
+    api/hn/fraction_search_comment.json): the story itself, or a comment under it."""
+    hit: dict[str, Any] = {
+        "objectID": object_id, "author": author, "story_id": 500, "points": 1,
+        "num_comments": 0,
+        "created_at_i": int((NOW - timedelta(hours=1) + timedelta(minutes=minutes))
+                            .timestamp())}
+    if parent is None:
+        hit.update({"_tags": ["story", f"author_{author}", "story_500", "ask_hn"],
+                    "title": "Ask HN: Acme sync lost my files", "story_text": text})
+    else:
+        hit.update({"_tags": ["comment", f"author_{author}", "story_500"],
+                    "comment_text": text, "parent_id": int(parent),
+                    "story_title": "Ask HN: Acme sync lost my files"})
+    found = hit_to_mention(hit)
+    assert found is not None
+    return found
+
+
+def _reddit_thing(kind: str, thing_id: str, author: str, minutes: int, text: str, *,
+                  parent: str | None = None) -> FetchedMention:
+    """A submission t3_abc123 of r/acme or a comment in it (shape of shared data
+    api/reddit/asyncpraw_submission_2gmzqe_with_comments_2020.json)."""
+    data: dict[str, Any] = {
+        "id": thing_id, "name": f"{kind}_{thing_id}", "author": author, "subreddit": "acme",
+        "score": 1, "created_utc": (NOW - timedelta(hours=1) + timedelta(minutes=minutes))
+        .timestamp()}
+    if kind == "t3":
+        data.update({"title": text, "selftext": text, "is_self": True, "num_comments": 0,
+                     "permalink": f"/r/acme/comments/{thing_id}/post/"})
+    else:
+        data.update({"body": text, "parent_id": parent, "link_id": "t3_abc123",
+                     "link_title": "Acme 4.2 update is out",
+                     "permalink": f"/r/acme/comments/abc123/post/{thing_id}/"})
+    found = thing_to_mention(kind, data)
+    assert found is not None
+    return found
+
+
+def _cards(sessions: sessionmaker[Session]) -> list[int | None]:
+    with sessions() as session:
+        return list(session.scalars(select(OutboxMessage.mention_id).where(
+            OutboxMessage.kind == KIND_CARD).order_by(OutboxMessage.id)))
+
+
+@pytest.mark.parametrize("network", ["hackernews", "reddit"])
+def test_a_customer_answering_a_commenter_in_their_own_thread_stays_on_one_card(
+        sessions: sessionmaker[Session], workspace_id: int, network: str) -> None:
+    """Ana's story, Bob's comment under it (not about the brand), Ana's answer to Bob: her
+    answer is in her thread (the story an HN comment or a Reddit comment is in), a
+    follow-up on her card, not a card of its own."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme",
+                 channel_id=CHANNEL_ID, alert_threshold=0)
+    if network == "hackernews":
+        story = _hn_hit("500", "ana", 0, "Acme sync deleted my project folder")
+        bob = _hn_hit("501", "bob", 10, "Did you check the trash?", parent="500")
+        ana = _hn_hit("502", "ana", 20, "Yes, the Acme trash is empty too, no answer yet",
+                      parent="501")
+    else:
+        story = _reddit_thing("t3", "abc123", "ana_r", 0, "Acme sync deleted my project")
+        bob = _reddit_thing("t1", "c1", "bob", 10, "did you check the trash?",
+                            parent="t3_abc123")
+        ana = _reddit_thing("t1", "c2", "ana_r", 20, "yes the Acme trash is empty too",
+                            parent="t1_c1")
+    ingest(sessions, workspace_id, [story])
+    report = ingest(sessions, workspace_id, [bob, ana], now=NOW + timedelta(minutes=30))
+    assert report.follow_ups == 1 and report.alerts == 0
+    assert _cards(sessions) == [mention(sessions, story.external_id).id]
+    assert mention(sessions, ana.external_id).status == "follow_up"
+

@@ -69,7 +69,7 @@ def test_comment_in_detail(load_json: Callable[[str], Any]) -> None:
     assert mention.title is None
     assert mention.parent_external_id == "7919290"
     assert mention.extra == {
-        "kind": "comment", "story_id": "7918547",
+        "kind": "comment", "story_id": "7918547", "thread_root": "7918547",
         "context": "Starbucks admits it's not contributing to scholarship fund",
         "story_url": "http://www.komonews.com/news/local/"
                      "Starbucks-admits-its-not-contributing-to-hyped-scholarships-263837031.html"}
@@ -97,6 +97,7 @@ def test_story_in_detail(load_json: Callable[[str], Any]) -> None:
     )
     assert mention.parent_external_id is None
     assert mention.extra["kind"] == "story"
+    assert "thread_root" not in mention.extra  # a story roots its own thread
 
 
 def test_fetch_is_incremental_by_created_at(

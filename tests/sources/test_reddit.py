@@ -89,6 +89,8 @@ def test_comments_listing_maps(load_json: Callable[[str], Any]) -> None:
     )
     assert first.text.startswith("The Germans are a very resilient group.")
     assert all(m.extra["kind"] == "t1" for m in mentions)
+    # The submission a comment is in roots its conversation (bot.services.cases).
+    assert first.extra["thread_root"] == "t3_hoocpo"
 
 
 def test_submission_with_nested_comments_is_flattened(load_json: Callable[[str], Any]) -> None:
