@@ -144,12 +144,12 @@ class BrandHandles:
             return replied.lower()
         text = item.text.lower()
         for handle in sorted(handles):
-            if _named_in(handle, item.network, text):
+            if named_in(handle, item.network, text):
                 return handle
         return None
 
 
-def _named_in(handle: str, network: str, text: str) -> bool:
+def named_in(handle: str, network: str, text: str) -> bool:
     """Whether ``text`` (lower case) names ``handle`` as the network writes mentions."""
     if network == "hackernews":
         return False  # no mention syntax: a bare word is not an address

@@ -49,7 +49,7 @@ from bot.networks import get_network
 from bot.services import forgotten
 from bot.services.actors import BRAND_ACCOUNT, CUSTOMER
 from bot.services.audit import record
-from bot.services.brand_accounts import BrandHandles
+from bot.services.brand_accounts import BrandHandles, named_in
 from bot.services.errors import ServiceError
 from bot.services.late_cards import never_carded, queue_card
 from bot.services.topic_channels import channel_picker
@@ -230,7 +230,9 @@ def _case_for(session: Session, workspace_id: int, item: FetchedMention,
     """The case ``item`` continues: through its parent (a case post, the customer's own
     mention, or a brand post in a case) or its thread root. ``customer`` None: any
     customer's mention (a brand reply); otherwise only that customer's case. ``known``:
-    the batch's posts read already."""
+    the batch's posts read already. A brand reply found only through its thread root (its
+    parent is a post Vigie does not hold: someone else's, perhaps) is the case's only when
+    addressed to its customer (``_addressed_to``)."""
     root = thread_root(item)
     for key in (item.parent_external_id, root):
         if not key:
@@ -239,9 +241,15 @@ def _case_for(session: Session, workspace_id: int, item: FetchedMention,
                   else _stored(session, workspace_id, item.network, key))
         if stored is None:
             continue
+        guessed = (customer is None and item.parent_external_id is not None
+                   and key != item.parent_external_id)
         if stored.case_id is not None:
             case = session.get(Case, stored.case_id)
+            if guessed and case is not None and not _addressed_to(item, case.customer):
+                continue
         elif stored.mention_id is not None and customer in (None, stored.author):
+            if guessed and not _addressed_to(item, stored.author):
+                continue
             case = _case_of_mention(session, workspace_id, stored.mention_id, root)
             if known is not None:
                 known.forget(item.network, key)
@@ -254,6 +262,17 @@ def _case_for(session: Session, workspace_id: int, item: FetchedMention,
             Case.workspace_id == workspace_id, Case.network == item.network,
             Case.thread_key == root, Case.customer == customer))
     return None
+
+
+def _addressed_to(item: FetchedMention, customer: str) -> bool:
+    """Whether the brand's reply ``item`` answers ``customer`` (a lower-case handle): X
+    names the account it replies to (``in_reply_to_handle``); elsewhere its text must name
+    them (an HN reply names no one: it waits for the post it answers, ``_answers_waiting``).
+    """
+    replied = item.extra.get("in_reply_to_handle")
+    if isinstance(replied, str):
+        return replied.lower() == customer
+    return bool(customer) and named_in(customer, item.network, item.text.lower())
 
 
 def resolve_local_parents(session: Session, workspace_id: int,

@@ -989,3 +989,30 @@ def test_a_customer_answering_a_commenter_in_their_own_thread_stays_on_one_card(
     assert _cards(sessions) == [mention(sessions, story.external_id).id]
     assert mention(sessions, ana.external_id).status == "follow_up"
 
+
+def test_a_brand_reply_to_someone_else_in_the_thread_leaves_the_customer_s_case_open(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """Bob writes in Ana's thread (Vigie does not keep his post: no watch words), the brand
+    answers Bob: Ana is still waiting, her case stays open with its SLA running. The
+    brand's answer to Ana herself in the same thread does mark it replied."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="order",
+                 channel_id=CHANNEL_ID, alert_threshold=0)
+    do_add_account(sessions, workspace_id, CLI, "x", "@AcmeCare")
+    ingest(sessions, workspace_id, x_batch(ROOT))
+    bob = tweet("1010", "22", "@ana_r @AcmeCare same thing happened to me last month", 10,
+                conversation="1001", reply_to="1001", reply_to_user="11")
+    to_bob = tweet("1011", "99", "@bob Sorry Bob, please DM us your details", 20,
+                   conversation="1001", reply_to="1010", reply_to_user="22")
+    report = ingest(sessions, workspace_id, x_batch(bob, to_bob),
+                    now=NOW + timedelta(minutes=30))
+    assert report.brand_posts == 1 and report.stored == 0
+    ana = mention(sessions, "1001")
+    assert ana.status == "new" and ana.first_response_at is None and ana.reply_url is None
+    # An answer to Ana under a post of the thread Vigie never saw is hers.
+    to_ana = tweet("1012", "99", "@ana_r So sorry Ana, a new parcel ships today", 25,
+                   conversation="1001", reply_to="1099", reply_to_user="11")
+    ingest(sessions, workspace_id, x_batch(to_ana), now=NOW + timedelta(minutes=35))
+    ana = mention(sessions, "1001")
+    assert ana.status == "replied"
+    assert ana.reply_url == "https://x.com/AcmeCare/status/1012"
+
