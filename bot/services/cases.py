@@ -18,7 +18,8 @@ Ingest calls three hooks, inside its transaction:
   brand, or matched by a watch holding the case; for brand watches, outside stories).
   The case's cards (one per channel its watches and topic routes sent it to) are updated
   and their threads get the follow-up, and a replied case reopens with its SLA restarted
-  when the follow-up is a reply in its thread; a new post never reopens an answered case:
+  when the follow-up is a reply in its thread written after the brand's latest answer
+  (whichever reached Vigie first); a new post never reopens an answered case:
   it is a new request, with its own card. A case whose first mention never had a card (it
   waited for the digest, or the brand answered first) gets its card when a follow-up is
   above the watch's threshold, or reopens it: it waits on the brand, and is open work as a
@@ -415,8 +416,20 @@ def _rendezvous(session: Session, workspace_id: int, *, exclusive: bool) -> None
 
 def _mark_replied(session: Session, case: Case, url: str | None, when: datetime,
                   handle: str) -> None:
-    case.state = "replied"
+    """The brand answered ``case`` at ``when``. Found after the customer wrote again (a
+    follow-up published later, that reached Vigie first), it is what arriving in order
+    would have made it: the case's first response, then reopened by that follow-up."""
+    later = session.execute(
+        select(CasePost.mention_id, Mention.created_at)
+        .join(Mention, Mention.id == CasePost.mention_id)
+        .where(CasePost.case_id == case.id, CasePost.by_brand.is_(False),
+               CasePost.published_at > when)
+        .order_by(CasePost.published_at.desc(), CasePost.id.desc()).limit(1)).first()
     root = session.get(Mention, case.root_mention_id)
+    if later is not None and root is not None and root.first_response_at is not None:
+        return  # answered already; this older answer changes nothing: they still wait
+    if later is None:
+        case.state = "replied"
     if root is None or root.status not in {s.value for s in OPEN}:
         return  # already answered (a reply Vigie posted comes back through the feed)
     try:
@@ -424,6 +437,29 @@ def _mark_replied(session: Session, case: Case, url: str | None, when: datetime,
                      note_key="cases.note_brand_reply", note_params={"handle": handle})
     except ServiceError as err:  # a reply Vigie is posting, or a concurrent change
         log.info("case %s: brand reply not recorded on #%s (%s)", case.id, root.id, err.key)
+        return
+    if later is not None:
+        # From when that follow-up reached Vigie, as its arrival in order would have.
+        language = workspace_language(session, case.workspace_id)
+        _reopen(session, case, root, later.created_at, Note.of(language, "cases.note_reopened"),
+                later.mention_id)
+
+
+def _reopen(session: Session, case: Case, root: Mention, started: datetime, note: Note,
+            follow_up: int, cards: CardNotes | None = None) -> bool:
+    """The customer's follow-up ``follow_up`` came after the brand's answer: ``case`` waits
+    on the brand again, its SLA from ``started``. Whether its first mention reopened."""
+    session.execute(update(Case).where(Case.id == case.id).values(
+        state="open", sla_started_at=started, reopened=Case.reopened + 1))
+    session.expire(case, ["state", "sla_started_at", "reopened"])
+    session.execute(delete(SlaNotice).where(SlaNotice.mention_id == root.id))
+    try:
+        transition(session, case.workspace_id, root, CUSTOMER, "reopen", RULES["reopen"],
+                   note=note, detail={"follow_up": follow_up}, cards=cards)
+    except ServiceError as err:
+        log.info("case %s: not reopened (%s)", case.id, err.key)
+        return False
+    return True
 
 
 def conversation_items(session: Session, workspace_id: int,
@@ -744,6 +780,10 @@ def _join(session: Session, watch: Watch, joining: Sequence[_Joining], now: date
         select(Mention).where(one_of(session, Mention.id, wanted))
         .order_by(Mention.id).with_for_update())} if wanted else {}
     notes = CardNotes(session, [roots[m] for m in sorted(roots)])
+    answered_at = {case_id: at for case_id, at in session.execute(  # the brand's last answers
+        select(CasePost.case_id, func.max(CasePost.published_at)).where(
+            one_of(session, CasePost.case_id, sorted(counts)), CasePost.by_brand.is_(True))
+        .group_by(CasePost.case_id))}
     language = workspace_language(session, watch.workspace_id)
     threshold: int | None = None  # read once, when a follow-up first needs it
     for j in joining:
@@ -754,7 +794,11 @@ def _join(session: Session, watch: Watch, joining: Sequence[_Joining], now: date
         root = roots.get(j.case.root_mention_id)
         if root is None or j.quiet:
             continue
-        reopens = root.status in REOPENS
+        # Written before the brand's latest answer (found with it, or after it), the
+        # follow-up is what that answer answered: it reopens nothing.
+        answered = answered_at.get(j.case.id)
+        reopens = root.status in REOPENS and (
+            answered is None or as_utc(j.item.published_at) > as_utc(answered))
         # The case waited for the digest; this follow-up makes it urgent, or reopens it
         # (whatever its priority: the customer writes again after the brand's answer, and
         # open work is what alerted as a card or was taken up, so reopened without a card
@@ -779,16 +823,9 @@ def _join(session: Session, watch: Watch, joining: Sequence[_Joining], now: date
             # brand, from when the follow-up reached Vigie (its received time,
             # bot.services.sla), not from when it was posted: one found late is not overdue
             # on arrival.
-            session.execute(update(Case).where(Case.id == j.case.id).values(
-                state="open", sla_started_at=now, reopened=Case.reopened + 1))
-            session.execute(delete(SlaNotice).where(SlaNotice.mention_id == root.id))
-            try:
-                transition(session, watch.workspace_id, root, CUSTOMER, "reopen",
-                           RULES["reopen"], note=note.then("cases.note_reopened"),
-                           detail={"follow_up": j.mention_id}, cards=notes)
+            if _reopen(session, j.case, root, now, note.then("cases.note_reopened"),
+                       j.mention_id, notes):
                 done.reopened += 1
-            except ServiceError as err:
-                log.info("case %s: not reopened (%s)", j.case.id, err.key)
         else:
             notes.note(root, note)
 

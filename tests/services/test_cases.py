@@ -50,6 +50,7 @@ from bot.sources.x import parse_search
 from storage import migrations
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Member, Mention, OutboxMessage, Role, Workspace
+from storage.models_base import as_utc
 from storage.models_cases import Case, CasePost
 from storage.models_sla import SlaNotice
 from storage.models_watches import MentionWatch
@@ -1015,4 +1016,49 @@ def test_a_brand_reply_to_someone_else_in_the_thread_leaves_the_customer_s_case_
     ana = mention(sessions, "1001")
     assert ana.status == "replied"
     assert ana.reply_url == "https://x.com/AcmeCare/status/1012"
+
+
+def test_a_brand_reply_seen_after_the_customer_wrote_again_leaves_the_case_open(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    """Ana 08:00, the brand 08:20, Ana again 08:50; the brand's post reaches Vigie last.
+    As if they had arrived in order: the brand answered (first response at 08:20), and
+    the case waits on the brand again since Ana's 08:50 post."""
+    ingest(sessions, workspace_id, x_batch(ROOT))
+    report = ingest(sessions, workspace_id, x_batch(FOLLOW_UP), now=NOW + timedelta(minutes=55))
+    assert report.follow_ups == 1
+    ingest(sessions, workspace_id, x_batch(BRAND_REPLY), now=NOW + timedelta(minutes=60))
+    root = mention(sessions, "1001")
+    assert root.status == "new"
+    assert root.first_response_at == NOW - timedelta(minutes=40)
+    with sessions() as session:
+        case = session.scalars(select(Case)).one()
+        posts = session.scalars(select(CasePost.external_id).where(
+            CasePost.case_id == case.id).order_by(CasePost.published_at)).all()
+    assert case.state == "open" and case.reopened == 1
+    # Its SLA runs again from when the later post reached Vigie.
+    assert case.sla_started_at is not None
+    assert as_utc(case.sla_started_at) == as_utc(mention(sessions, "1003").created_at)
+    assert posts == ["1001", "1002", "1003"]
+
+
+def test_a_chase_written_before_the_brand_answer_found_in_one_poll_does_not_reopen(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    """Ana 08:00, Ana chases 08:30, the brand answers her 08:45; one poll finds both
+    replies: the case is replied, the chase is a follow-up that reopens nothing."""
+    ingest(sessions, workspace_id, x_batch(ROOT))
+    chase = tweet("1005", "11", "@AcmeCare hello? order 5512", 30, conversation="1001",
+                  reply_to="1001", reply_to_user="11")
+    answer = tweet("1006", "99", "@ana_r So sorry! A new parcel ships today", 45,
+                   conversation="1001", reply_to="1001", reply_to_user="11")
+    report = ingest(sessions, workspace_id, x_batch(answer, chase),
+                    now=NOW + timedelta(minutes=50))
+    assert report.follow_ups == 1 and report.reopened == 0
+    root = mention(sessions, "1001")
+    assert root.status == "replied"
+    assert root.reply_url == "https://x.com/AcmeCare/status/1006"
+    with sessions() as session:
+        case = session.scalars(select(Case)).one()
+    assert case.state == "replied" and case.reopened == 0
+    notes = [payload_text(row.payload) for row in outbox(sessions, KIND_THREAD, root.id)]
+    assert not any("reopen" in note.lower() for note in notes), notes
 
