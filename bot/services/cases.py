@@ -13,7 +13,8 @@ Ingest calls three hooks, inside its transaction:
   ``returning_customers`` lists the new posts that will join an open case (they write
   again, and are kept too when addressed to the brand).
 - ``attach_mentions`` (after insert): a customer's follow-up joins the case instead of
-  getting a card of its own: a reply in its thread, or a new post of theirs on the same
+  getting a card of its own: a reply in its thread (or where their first reply, in no case
+  yet, replied: twice under a brand post Vigie never held), or a new post of theirs on the same
   network while the case is open and active within ``RETURNING_WINDOW`` (addressed to the
   brand, or matched by a watch holding the case; for brand watches, outside stories).
   The case's cards (one per channel its watches and topic routes sent it to) are updated
@@ -259,10 +260,41 @@ def _case_for(session: Session, workspace_id: int, item: FetchedMention,
         if case is not None and customer in (None, case.customer):
             return case
     if root and customer:
-        return session.scalar(select(Case).where(
+        case = session.scalar(select(Case).where(
             Case.workspace_id == workspace_id, Case.network == item.network,
             Case.thread_key == root, Case.customer == customer))
+        if case is None:
+            earlier = _earlier_in_thread(session, workspace_id, item, customer, root)
+            if earlier is not None:
+                case = _case_of_mention(session, workspace_id, earlier[0], root)
+                if known is not None:
+                    known.forget(item.network, earlier[1])
+        return case
     return None
+
+
+def _earlier_in_thread(session: Session, workspace_id: int, item: FetchedMention,
+                       customer: str, root: str) -> tuple[int, str] | None:
+    """The first open mention by ``customer`` (id, external id), written before ``item``
+    and replying where it replies (to its parent or to the thread root ``root``), in no
+    case yet: twice under a brand post Vigie never
+    held ("your update broke my login", then "still can't log in"), they are one request,
+    whose case the first starts."""
+    keys = sorted({root, *([item.parent_external_id] if item.parent_external_id else [])})
+    authors = select(Author.id).where(
+        Author.workspace_id == workspace_id, Author.network == item.network,
+        Author.handle_key == handle_key(customer),
+        func.lower(Author.handle, type_=Author.handle.type) == customer)
+    found = session.execute(
+        select(Mention.id, Mention.external_id).where(
+            Mention.author_id.in_(authors), Mention.workspace_id == workspace_id,
+            Mention.network == item.network, Mention.external_id != item.external_id,
+            Mention.published_at <= item.published_at,
+            Mention.parent_external_id.in_(keys), Mention.status.in_(_OPEN_VALUES),
+            ~select(CasePost.id).where(CasePost.mention_id == Mention.id,
+                                       CasePost.case_id.is_not(None)).exists())
+        .order_by(Mention.published_at, Mention.id).limit(1)).first()
+    return None if found is None else (found.id, found.external_id)
 
 
 def _addressed_to(item: FetchedMention, customer: str) -> bool:

@@ -1062,3 +1062,33 @@ def test_a_chase_written_before_the_brand_answer_found_in_one_poll_does_not_reop
     notes = [payload_text(row.payload) for row in outbox(sessions, KIND_THREAD, root.id)]
     assert not any("reopen" in note.lower() for note in notes), notes
 
+
+def test_a_customer_s_second_reply_under_a_brand_post_joins_their_first(
+        sessions: sessionmaker[Session], workspace_id: int, brand: str) -> None:
+    """Ana replies twice under the brand's announcement (a post Vigie never stored): one
+    card, the second reply a follow-up on it. On Reddit too."""
+    first = tweet("1101", "11", "@AcmeCare your update broke my login", 0,
+                  conversation="900", reply_to="900", reply_to_user="99")
+    again = tweet("1102", "11", "@AcmeCare still can't log in, anyone there??", 30,
+                  conversation="900", reply_to="900", reply_to_user="99")
+    ingest(sessions, workspace_id, x_batch(first))
+    report = ingest(sessions, workspace_id, x_batch(again), now=NOW + timedelta(minutes=40))
+    assert report.follow_ups == 1
+    assert _cards(sessions) == [mention(sessions, "1101").id]
+    assert mention(sessions, "1102").status == "follow_up"
+    do_add_account(sessions, workspace_id, CLI, "reddit", "u/acme_support")
+    ingest(sessions, workspace_id, [_reddit_thing(
+        "t1", "c1", "ana_r", 0, "the update broke my login", parent="t3_abc123")])
+    report = ingest(sessions, workspace_id, [_reddit_thing(
+        "t1", "c2", "ana_r", 30, "still can't log in, anyone?", parent="t3_abc123")],
+        now=NOW + timedelta(minutes=40))
+    assert report.follow_ups == 1
+    assert _cards(sessions) == [mention(sessions, "1101").id, mention(sessions, "t1_c1").id]
+    # Found by one poll, the later one joins the earlier whichever comes first.
+    report = ingest(sessions, workspace_id, x_batch(
+        tweet("1202", "22", "@AcmeCare hello??", 20, conversation="901", reply_to="901",
+              reply_to_user="99"),
+        tweet("1201", "22", "@AcmeCare the app crashes on start", 10, conversation="901",
+              reply_to="901", reply_to_user="99")), now=NOW + timedelta(minutes=45))
+    assert report.follow_ups == 1
+    assert _cards(sessions)[2:] == [mention(sessions, "1201").id]
