@@ -299,13 +299,25 @@ def _earlier_in_thread(session: Session, workspace_id: int, item: FetchedMention
 
 def _addressed_to(item: FetchedMention, customer: str) -> bool:
     """Whether the brand's reply ``item`` answers ``customer`` (a lower-case handle): X
-    names the account it replies to (``in_reply_to_handle``); elsewhere its text must name
-    them (an HN reply names no one: it waits for the post it answers, ``_answers_waiting``).
+    names the account it replies to (``in_reply_to_handle``); a Bluesky post's address
+    names its author's account (``at://DID/...``): a reply to a post by the thread root's
+    author answers them; elsewhere its text must name them (an HN reply names no one: it
+    waits for the post it answers, ``_answers_waiting``).
     """
     replied = item.extra.get("in_reply_to_handle")
     if isinstance(replied, str):
         return replied.lower() == customer
+    parent, root = _account_of(item.parent_external_id), _account_of(thread_root(item))
+    if parent is not None and parent == root:
+        return True
     return bool(customer) and named_in(customer, item.network, item.text.lower())
+
+
+def _account_of(uri: str | None) -> str | None:
+    """The account (DID) an AT URI's post is by; None for other ids."""
+    if not uri or not uri.startswith("at://"):
+        return None
+    return uri[len("at://"):].split("/", 1)[0] or None
 
 
 def resolve_local_parents(session: Session, workspace_id: int,

@@ -1092,3 +1092,42 @@ def test_a_customer_s_second_reply_under_a_brand_post_joins_their_first(
               reply_to="901", reply_to_user="99")), now=NOW + timedelta(minutes=45))
     assert report.follow_ups == 1
     assert _cards(sessions)[2:] == [mention(sessions, "1201").id]
+
+
+def test_a_bluesky_brand_reply_is_the_case_s_only_when_it_answers_the_customer(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """On Bluesky the post a reply answers names its author's account (its at:// URI): the
+    brand answering Bob (a post Vigie did not keep) in Ana's thread leaves her case open;
+    answering Ana's own reply Vigie never saw marks it replied."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="order",
+                 channel_id=CHANNEL_ID, alert_threshold=0)
+    do_add_account(sessions, workspace_id, CLI, "bluesky", "acme.bsky.social")
+    ana = {"did": "did:plc:anaaaaaaaaaaaaaaaaaaaaaa", "handle": "ana.bsky.social"}
+    brand_author = {"did": "did:plc:acmeaaaaaaaaaaaaaaaaaaaa", "handle": "acme.bsky.social"}
+    root_uri = f"at://{ana['did']}/app.bsky.feed.post/3k43tv4rft22g"
+
+    def post(uri: str, author: dict[str, str], text: str, minutes: int,
+             parent: str | None = None) -> FetchedMention:
+        at = (NOW - timedelta(hours=1) + timedelta(minutes=minutes)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+        record: dict[str, Any] = {"text": text, "createdAt": at}
+        if parent:
+            record["reply"] = {"root": {"uri": root_uri, "cid": "bafyroot"},
+                               "parent": {"uri": parent, "cid": "bafyparent"}}
+        found = post_to_mention({"uri": uri, "cid": "bafy" + uri[-4:], "author": author,
+                                 "indexedAt": at, "record": record})
+        assert found is not None
+        return found
+
+    ingest(sessions, workspace_id, [post(root_uri, ana, "my order 5512 never arrived", 0)])
+    bob_uri = "at://did:plc:bobbbbbbbbbbbbbbbbbbbbbb/app.bsky.feed.post/3k43tv4rfb0b1"
+    to_bob = post("at://did:plc:acmeaaaaaaaaaaaaaaaaaaaa/app.bsky.feed.post/3k43tv4rfa001",
+                  brand_author, "Sorry Bob, please DM us", 20, parent=bob_uri)
+    report = ingest(sessions, workspace_id, [to_bob], now=NOW + timedelta(minutes=30))
+    assert report.brand_posts == 1
+    assert mention(sessions, root_uri).status == "new"
+    to_ana = post("at://did:plc:acmeaaaaaaaaaaaaaaaaaaaa/app.bsky.feed.post/3k43tv4rfa002",
+                  brand_author, "So sorry, a new parcel ships today", 25,
+                  parent=f"at://{ana['did']}/app.bsky.feed.post/3k43tv4rfa0a1")
+    ingest(sessions, workspace_id, [to_ana], now=NOW + timedelta(minutes=35))
+    assert mention(sessions, root_uri).status == "replied"
