@@ -259,10 +259,10 @@ def _case_for(session: Session, workspace_id: int, item: FetchedMention,
             continue
         if case is not None and customer in (None, case.customer):
             return case
-    if root and customer:
+    if customer and (root or item.parent_external_id):
         case = session.scalar(select(Case).where(
             Case.workspace_id == workspace_id, Case.network == item.network,
-            Case.thread_key == root, Case.customer == customer))
+            Case.thread_key == root, Case.customer == customer)) if root else None
         if case is None:
             earlier = _earlier_in_thread(session, workspace_id, item, customer, root)
             if earlier is not None:
@@ -274,13 +274,13 @@ def _case_for(session: Session, workspace_id: int, item: FetchedMention,
 
 
 def _earlier_in_thread(session: Session, workspace_id: int, item: FetchedMention,
-                       customer: str, root: str) -> tuple[int, str] | None:
+                       customer: str, root: str | None) -> tuple[int, str] | None:
     """The first open mention by ``customer`` (id, external id), written before ``item``
     and replying where it replies (to its parent or to the thread root ``root``), in no
-    case yet: twice under a brand post Vigie never
-    held ("your update broke my login", then "still can't log in"), they are one request,
-    whose case the first starts."""
-    keys = sorted({root, *([item.parent_external_id] if item.parent_external_id else [])})
+    case but one it roots: twice under a brand post Vigie never held ("your update broke
+    my login", then "still can't log in"), they are one request, whose case the first
+    starts."""
+    keys = sorted({key for key in (root, item.parent_external_id) if key})
     authors = select(Author.id).where(
         Author.workspace_id == workspace_id, Author.network == item.network,
         Author.handle_key == handle_key(customer),
@@ -291,8 +291,9 @@ def _earlier_in_thread(session: Session, workspace_id: int, item: FetchedMention
             Mention.network == item.network, Mention.external_id != item.external_id,
             Mention.published_at <= item.published_at,
             Mention.parent_external_id.in_(keys), Mention.status.in_(_OPEN_VALUES),
-            ~select(CasePost.id).where(CasePost.mention_id == Mention.id,
-                                       CasePost.case_id.is_not(None)).exists())
+            ~select(CasePost.id).join(Case, Case.id == CasePost.case_id).where(
+                CasePost.mention_id == Mention.id,
+                Case.root_mention_id != Mention.id).exists())
         .order_by(Mention.published_at, Mention.id).limit(1)).first()
     return None if found is None else (found.id, found.external_id)
 

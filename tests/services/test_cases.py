@@ -1131,3 +1131,35 @@ def test_a_bluesky_brand_reply_is_the_case_s_only_when_it_answers_the_customer(
                   parent=f"at://{ana['did']}/app.bsky.feed.post/3k43tv4rfa0a1")
     ingest(sessions, workspace_id, [to_ana], now=NOW + timedelta(minutes=35))
     assert mention(sessions, root_uri).status == "replied"
+
+
+def test_bluesky_replies_of_one_customer_to_one_brand_post_make_one_card(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str) -> None:
+    """Three replies of Ana straight under the brand's post (Vigie never held it; a reply
+    to a thread's first post names no separate root on Bluesky): one card, two
+    follow-ups."""
+    ana = {"did": "did:plc:anaaaaaaaaaaaaaaaaaaaaaa", "handle": "ana.bsky.social"}
+    brand_post = "at://did:plc:acmeaaaaaaaaaaaaaaaaaaaa/app.bsky.feed.post/3k43tv4rfa000"
+
+    def reply(rkey: str, text: str, minutes: int) -> FetchedMention:
+        at = (NOW - timedelta(hours=1) + timedelta(minutes=minutes)).strftime(
+            "%Y-%m-%dT%H:%M:%SZ")
+        found = post_to_mention({
+            "uri": f"at://{ana['did']}/app.bsky.feed.post/{rkey}", "cid": "bafy" + rkey,
+            "author": ana, "indexedAt": at,
+            "record": {"text": text, "createdAt": at,
+                       "reply": {"root": {"uri": brand_post, "cid": "bafybrand"},
+                                 "parent": {"uri": brand_post, "cid": "bafybrand"}}}})
+        assert found is not None
+        return found
+
+    for n, (text, minutes) in enumerate((("the update broke my login", 0),
+                                         ("still can't log in", 30),
+                                         ("anyone there??", 60))):
+        ingest(sessions, workspace_id, [reply(f"3k43tv4rfa0a{n}", text, minutes)],
+               now=NOW + timedelta(minutes=minutes))
+    first = mention(sessions, f"at://{ana['did']}/app.bsky.feed.post/3k43tv4rfa0a0")
+    assert _cards(sessions) == [first.id]
+    with sessions() as session:
+        case = session.scalars(select(Case)).one()
+    assert case.root_mention_id == first.id and case.follow_ups == 2
