@@ -5,7 +5,8 @@ Uninstalled (``Workspace.uninstalled_at`` set): its sources are not polled
 (``bot.services.polling``), its queued Slack messages are dropped (``failed``, with the
 reason) and its outbox is paused (``outbox_pauses``) so that what is queued later (a
 webhook source) waits. Its data stays, under the retention rules. A reinstall clears the
-mark, and the outbox probes the new token at its next flush.
+mark and ends the pause (``do_reinstalled``), as it ends a pause on a refused token when
+Slack's events never reached Vigie.
 """
 
 from __future__ import annotations
@@ -15,12 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import backfill
 from bot.services.actors import Actor
 from bot.services.audit import record
+from bot.services.outbox import drop_stale_reports
+from bot.services.reach import DEAD_TOKEN_PAUSES
 from storage import repositories as repo
 from storage.db import transaction
 from storage.models import AuditEvent, OutboxMessage, OutboxStatus, SourceRow, Workspace
@@ -97,62 +100,62 @@ def do_uninstalled(sessions: sessionmaker[Session], team_id: str, reason: str, *
     return Uninstalled(known=True, already=False, dropped=int(dropped))
 
 
-STALE_REPORTS = timedelta(days=1)
-"""A queued daily digest or monthly report older than this is dropped on a reinstall."""
-REPORT_KEYS = ("digest:", "report:")
-"""The outbox ``dedupe_key`` prefixes of scheduled digests and monthly reports."""
-
-
 def do_reinstalled(sessions: sessionmaker[Session], team_id: str, *,
                    now: datetime | None = None) -> bool:
-    """Vigie has a working token for ``team_id`` again (an OAuth install, or a bot token
-    Slack accepts at start): clear the uninstalled mark, and have the outbox try the token
-    at its next flush, whether or not the workspace was marked (a paused outbox tries it
-    at once, not after its probe's backoff). Returns whether the workspace was marked.
+    """Vigie has a token Slack accepts for ``team_id`` again (an OAuth install, or a bot
+    token ``auth.test`` accepts at start): the workspace is reachable again. Returns
+    whether it was marked uninstalled.
 
-    Daily digests and monthly reports still queued from more than ``STALE_REPORTS`` ago
-    are dropped (``failed``, with the reason): while uninstalled none is queued, but one
-    queued by a job that read the workspace just before the mark (or by a release before
-    that check) would reach the channel days late, several at once, each telling numbers
-    the next digest tells better (a report can be asked for again:
-    `/cm report month YYYY-MM`). Cards and other messages are sent as queued.
+    The mark is cleared, and an outbox paused on a refused token resumes (its pause ends:
+    the token was just checked), whether or not Slack's events had marked it: Vigie may
+    have been down when the app was uninstalled, the outbox's refusal then the only sign. A
+    pause on a token that lacked a scope (``missing_scope``) is probed at once instead: only
+    a message posted proves ``chat:write``.
 
-    The workspace's sources were not polled meanwhile: each backfills the gap quietly at
-    its next poll, as a source resumed after a pause does."""
+    When it was out of reach (marked, or its outbox paused on a refused token): daily
+    digests and monthly reports still queued from more than ``STALE_REPORTS`` ago are
+    dropped (``drop_stale_reports``). Cards and other messages are sent as queued.
+
+    The workspace's sources were not polled while it was marked: each backfills the gap
+    quietly at its next poll, as a source resumed after a pause does."""
     now = now or utcnow()
     with transaction(sessions) as session:
         workspace = repo.get_workspace_by_team(session, team_id)
         if workspace is None:
             return False
         session.refresh(workspace, with_for_update=True)
+        marked = workspace.uninstalled_at
         pause = session.get(OutboxPause, workspace.id, with_for_update=True)
-        if pause is not None:
-            # Installed again, not uninstalled before: a pause on a token that lacked a
-            # scope (``missing_scope``) ends with an install that grants it.
+        refused_since = None
+        if pause is not None and pause.error in DEAD_TOKEN_PAUSES:
+            refused_since = as_utc(pause.paused_at)
+            session.delete(pause)
+            record(session, workspace.id, SLACK_ACTOR, "outbox.resumed", reason=pause.error,
+                   detail={"paused_at": refused_since.isoformat(), "reinstalled": True})
+        elif pause is not None:
             pause.next_probe_at = now
-        if workspace.uninstalled_at is None:
+        if marked is None and refused_since is None:
             return False
-        since, workspace.uninstalled_at = workspace.uninstalled_at, None
-        result = session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.workspace_id == workspace.id,
-                   OutboxMessage.status == OutboxStatus.PENDING.value,
-                   or_(*(OutboxMessage.dedupe_key.startswith(key) for key in REPORT_KEYS)),
-                   OutboxMessage.created_at < now - STALE_REPORTS)
-            .values(status=OutboxStatus.FAILED.value,
-                    last_error="dropped: stale digest or report after a reinstall")
-            .execution_options(synchronize_session=False))
-        dropped = int(result.rowcount or 0)  # type: ignore[attr-defined]
-        # None was polled while uninstalled: each backfills that gap quietly.
-        backfill.mark_resumed(session, session.scalars(
-            select(SourceRow.id).where(SourceRow.workspace_id == workspace.id)).all())
+        workspace.uninstalled_at = None
+        session.flush()
+        dropped = drop_stale_reports(session, workspace.id, now,
+                                     "dropped: stale digest or report after a reinstall")
+        if marked is not None:
+            # None was polled while uninstalled: each backfills that gap quietly.
+            backfill.mark_resumed(session, session.scalars(
+                select(SourceRow.id).where(SourceRow.workspace_id == workspace.id)).all())
         record(session, workspace.id, SLACK_ACTOR, "workspace.reinstalled",
-               detail={"uninstalled_at": since.isoformat() if since else None,
+               detail={"uninstalled_at": marked.isoformat() if marked else None,
+                       "token_refused_since": refused_since.isoformat()
+                       if refused_since else None,
                        "dropped_stale_reports": dropped})
-    log.warning("Vigie is installed again in workspace %s: its sources are polled again",
-                team_id)
-    return True
-
+    if marked is not None:
+        log.warning("Vigie is installed again in workspace %s: its sources are polled again",
+                    team_id)
+    else:
+        log.warning("Vigie has a token Slack accepts for workspace %s again: its outbox "
+                    "resumes", team_id)
+    return marked is not None
 
 
 def _reinstalled_since(sessions: sessionmaker[Session], team_id: str, when: datetime) -> bool:

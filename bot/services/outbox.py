@@ -86,7 +86,12 @@ What a row that cannot go out does to the others:
   without ``chat:write``... see ``POSTING_REFUSED``) pauses it the same way, the scope Slack
   said is needed shown by ``vigie doctor``. Its probe must post a message: a file shared or
   a look-up proves nothing of ``chat:write``, so only a message posted or updated ends that
-  pause. An install of the app (``do_reinstalled``) has a paused workspace probed at once.
+  pause. An install of the app (``do_reinstalled``) ends a pause on a refused token (the
+  install's token was just checked) and has a pause on a missing scope probed at once.
+  A workspace out of reach (uninstalled, its token refused: ``bot.services.reach``) gets
+  no scheduled digest, report, SLA notice or spike alert; the digests and reports queued
+  before, kept more than ``STALE_REPORTS``, are dropped at the reinstall or at the probe
+  (``drop_stale_reports``).
 - A channel Slack refuses (archived, private without the bot... see ``CHANNEL_ERRORS``)
   fails its row for good (it stays failed, for ``vigie outbox retry`` once fixed), is
   written in the audit trail (``watch list`` flags the watches alerting there until a
@@ -120,7 +125,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, func, literal, select, tuple_, update
+from sqlalchemy import delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -141,6 +146,7 @@ from bot.net.retry import exponential, retry_delay
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.permissions import guest_without_role
+from bot.services.reach import DEAD_TOKEN_PAUSES
 from bot.services.watch_links import (
     alerting_in,
     card_dedupe_key,
@@ -521,6 +527,30 @@ def prune_pace(sessions: sessionmaker[Session], now: datetime) -> int:
         return int(gone.rowcount or 0)  # type: ignore[attr-defined]
 
 
+STALE_REPORTS = timedelta(days=1)
+"""A queued daily digest or monthly report older than this, kept from Slack by a refused
+token or an uninstall, is dropped when the workspace can be reached again."""
+REPORT_KEYS = ("digest:", "report:")
+"""The ``dedupe_key`` prefixes of scheduled digests and monthly reports."""
+
+
+def drop_stale_reports(session: Session, workspace_id: int, now: datetime, reason: str) -> int:
+    """Fail (``reason``) the workspace's pending daily digests and monthly reports queued
+    more than ``STALE_REPORTS`` before ``now``; returns how many. Kept from Slack that long
+    (uninstalled, the token refused), they would reach the channel days late, several at
+    once, each telling numbers the next digest tells better (a report can be asked for
+    again: `/cm report month YYYY-MM`). Cards and other messages are left to be sent."""
+    result = session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.workspace_id == workspace_id,
+               OutboxMessage.status == OutboxStatus.PENDING.value,
+               or_(*(OutboxMessage.dedupe_key.startswith(key) for key in REPORT_KEYS)),
+               OutboxMessage.created_at < now - STALE_REPORTS)
+        .values(status=OutboxStatus.FAILED.value, last_error=reason)
+        .execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def message_metadata(row: OutboxMessage) -> dict[str, Any]:
     """The metadata payload that lets a retry find a message already posted for ``row``:
     its id, its mention and its creation time (``OUTBOX_CREATED``)."""
@@ -649,12 +679,23 @@ class OutboxSender:
         # Rows a newer process sent meanwhile are never read again here: forget them.
         self._not_known = {row_id: at for row_id, at in self._not_known.items() if at > now}
         with self._sessions() as session:
-            self._pauses = dict(session.execute(
-                select(OutboxPause.workspace_id, OutboxPause.next_probe_at)).tuples().all())
+            pauses = session.execute(select(OutboxPause.workspace_id, OutboxPause.next_probe_at,
+                                            OutboxPause.error)).tuples().all()
+        self._pauses = {workspace_id: probe_at for workspace_id, probe_at, _ in pauses}
         if not self._started:
             # A (re)started process probes at once: it may have been given a new token.
             self._pauses = dict.fromkeys(self._pauses, now)
             self._started = True
+        probing = [workspace_id for workspace_id, _, error in pauses
+                   if error in DEAD_TOKEN_PAUSES and self._pauses[workspace_id] <= now]
+        if probing:
+            # A refused token may work again at this probe: a digest or report it kept
+            # waiting for days must not be that probe, nor follow it.
+            with transaction(self._sessions) as session:
+                for workspace_id in probing:
+                    drop_stale_reports(session, workspace_id, now,
+                                       "dropped: stale digest or report, Slack refused the "
+                                       "token meanwhile")
         self._probed = set()
         with self._sessions() as session:
             # A row waiting for its retry (Retry-After, a backoff) or in another sender's

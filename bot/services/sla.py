@@ -48,6 +48,7 @@ from bot.services.audit import record
 from bot.services.errors import ServiceError, Worded
 from bot.services.outbox import KIND_POST, KIND_THREAD, card_channels, do_enqueue
 from bot.services.permissions import require_role
+from bot.services.reach import reachable
 from bot.services.watches import get_watch_by_name
 from bot.services.workflow import OPEN
 from storage import reporting_sql
@@ -243,15 +244,14 @@ def check_candidates(session: Session, now: datetime) -> Select[tuple[Mention, W
     # recent ones, given the workspaces it starts with, and the primary key for the others.
     restarted = sorted(set(session.scalars(
         select(Case.root_mention_id).where(Case.sla_started_at >= since))))
-    # Not of a workspace Vigie was uninstalled from: its notices would wait in its paused
-    # outbox, all to be sent at once on a reinstall.
-    workspaces = list(session.scalars(select(Workspace.id).where(
-        Workspace.uninstalled_at.is_(None))))
+    # Not of a workspace out of reach (uninstalled, its token refused: ``reach``): its
+    # notices would wait in its paused outbox, all to be sent at once on a reinstall.
+    workspaces = list(session.scalars(select(Workspace.id).where(reachable())))
     recent = and_(Mention.workspace_id.in_(workspaces), since <= RECEIVED_AT)
     return (select(Mention, Workspace)
             .join(Workspace, Workspace.id == Mention.workspace_id)
             .where(Mention.status.in_([s.value for s in OPEN]),
-                   Workspace.uninstalled_at.is_(None),
+                   reachable(),
                    or_(recent, Mention.id.in_(restarted)) if restarted else recent,
                    (Mention.alerted.is_(True)) | (Mention.assignee_user_id.is_not(None))))
 

@@ -53,6 +53,7 @@ from bot.services.outbox import (
     RANK_ALERT,
     do_enqueue,
 )
+from bot.services.reach import reachable
 from bot.services.watch_links import in_watches
 from storage.db import transaction
 from storage.mention_listing import authors_with_keys
@@ -525,12 +526,12 @@ def run_spike_checks(sessions: sessionmaker[Session], now: datetime) -> list[Spi
     """Check every channel's active brand watches; one channel's failure never stops the
     others."""
     with sessions() as session:
-        # Not in a workspace Vigie was uninstalled from: its alerts would wait in its paused
-        # outbox, all to be sent at once on a reinstall.
+        # Not in a workspace out of reach (uninstalled, its token refused: ``reach``): its
+        # alerts would wait in its paused outbox, all to be sent at once on a reinstall.
         channels = session.execute(
             select(Watch.workspace_id, Watch.channel_id)
             .join(Workspace, Workspace.id == Watch.workspace_id)
-            .where(*_alerting(), Workspace.uninstalled_at.is_(None))
+            .where(*_alerting(), reachable())
             .distinct().order_by(Watch.workspace_id, Watch.channel_id)).tuples().all()
     found = []
     for workspace_id, channel_id in channels:

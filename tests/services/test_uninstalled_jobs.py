@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.installs import do_reinstalled, do_uninstalled
-from bot.services.outbox import KIND_POST, do_enqueue
+from bot.services.outbox import KIND_POST, OutboxSender, do_enqueue
 from bot.services.reporting.digest import run_due_digests
 from bot.services.reporting.monthly import run_due_reports
 from bot.services.sla import run_sla_checks
@@ -19,7 +19,10 @@ from bot.services.spikes import run_spike_checks
 from storage.db import transaction
 from storage.models import Member, Mention, OutboxMessage, Watch, Workspace
 from storage.models_influencers import ReportSchedule
-from tests.harness.constants import TEAM_ID
+from storage.models_outbox import OutboxPause
+from tests.harness.constants import BOT_TOKEN, CHANNEL_ID, TEAM_ID
+from tests.harness.slack_standin import SlackStandIn
+from tests.services.test_outbox import Clock, sender_for
 from tests.services.test_spike_events import H0, burst, setup
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # a Friday
@@ -116,3 +119,73 @@ def test_a_reinstall_drops_stale_digests_and_reports(sessions: sessionmaker[Sess
         ("pending", "card-like:1")]
     with sessions() as session:
         assert session.scalars(select(Workspace.uninstalled_at)).one() is None
+
+
+def _queue(sessions: sessionmaker[Session], workspace_id: int, key: str,
+           age: timedelta) -> None:
+    """A post keyed ``key`` (its text), queued ``age`` ago."""
+    with transaction(sessions) as session:
+        row = do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST,
+                         channel=CHANNEL_ID, payload={"text": key}, dedupe_key=key)
+        assert row is not None
+        session.flush()
+        session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id)
+                        .values(created_at=datetime.now(UTC) - age))
+
+
+def _refused(sessions: sessionmaker[Session], standin: SlackStandIn,
+             clock: Clock) -> OutboxSender:
+    """Slack revokes the bot token and its events never reach Vigie (it was down): the
+    outbox's next flush pauses on ``token_revoked``, the workspace is not marked."""
+    sender = sender_for(sessions, standin, clock)
+    standin.revoke_token(BOT_TOKEN)
+    assert sender.flush().paused
+    with sessions() as session:
+        pause = session.scalars(select(OutboxPause)).one()
+        assert pause.error == "token_revoked"
+        assert session.scalars(select(Workspace.uninstalled_at)).one() is None
+    return sender
+
+
+def test_missed_uninstall_events_a_refused_token_stops_the_jobs_until_a_reinstall(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    """Slack's app_uninstalled never reached Vigie: the outbox's refusal is the only sign.
+    No daily digest is queued while the token is refused; the install that gives a token
+    back ends the pause (its token was just checked) and drops the digest kept days from
+    Slack; the card goes."""
+    with transaction(sessions) as session:
+        session.add(Watch(workspace_id=workspace_id, name="acme", channel_id=CHANNEL_ID))
+    start = datetime.now(UTC)
+    _queue(sessions, workspace_id, "digest:1:C0CHAN0001:2026-11-21:post", timedelta(days=2))
+    _queue(sessions, workspace_id, "card-like:1", timedelta(days=2))
+    clock = Clock()
+    sender = _refused(sessions, slack_standin, clock)
+    for day in range(1, 4):
+        assert run_due_digests(sessions, now=start + timedelta(days=day),
+                               default_timezone="UTC", chart=False) == []
+    slack_standin.restore_token(BOT_TOKEN)  # installed again (the same token back)
+    assert not do_reinstalled(sessions, TEAM_ID, now=clock.now)  # it was never marked
+    with sessions() as session:
+        assert session.scalars(select(OutboxPause)).all() == []
+    sender.flush()
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["card-like:1"]
+    assert _queued(sessions, workspace_id) == [
+        ("failed", "digest:1:C0CHAN0001:2026-11-21:post"), ("sent", "card-like:1")]
+
+
+def test_a_token_slack_accepts_again_sends_no_stale_digest(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    """The token works again without an install (the workspace active again): the
+    outbox's probe goes through, but the digest it kept for days is dropped before it."""
+    _queue(sessions, workspace_id, "digest:1:C0CHAN0001:2026-11-21:post", timedelta(days=2))
+    _queue(sessions, workspace_id, "card-like:1", timedelta(days=2))
+    clock = Clock()
+    sender = _refused(sessions, slack_standin, clock)
+    slack_standin.restore_token(BOT_TOKEN)
+    clock.now += timedelta(seconds=61)  # the probe's backoff
+    sender.flush()
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["card-like:1"]
+    assert _queued(sessions, workspace_id)[0] == (
+        "failed", "digest:1:C0CHAN0001:2026-11-21:post")

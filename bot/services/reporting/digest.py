@@ -39,6 +39,7 @@ from bot.services.actors import Actor
 from bot.services.errors import Mrkdwn, ServiceError
 from bot.services.outbox import KIND_CHART, KIND_POST, do_enqueue
 from bot.services.permissions import require_role
+from bot.services.reach import reachable
 from bot.services.reporting.digest_sections import (
     DigestReport,
     build_digest_report,
@@ -229,7 +230,7 @@ def run_due_digests(sessions: sessionmaker[Session], *, now: datetime, default_t
         # Only the channels whose time has come read their last window (most ticks none).
         configs = [config
                    for workspace in session.scalars(select(Workspace).where(
-                       Workspace.uninstalled_at.is_(None)).order_by(Workspace.id))
+                       reachable()).order_by(Workspace.id))
                    for config in digest_channels(session, workspace, default_timezone)
                    if _due(config, now, None) is not None]
         covered = _covered_until(session, configs)

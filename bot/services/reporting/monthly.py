@@ -40,6 +40,7 @@ from bot.services.errors import ServiceError
 from bot.services.influencers import Influencer, rank_influencers
 from bot.services.outbox import KIND_CHART, do_enqueue
 from bot.services.permissions import require_role
+from bot.services.reach import reachable
 from bot.services.reporting.periods import local_midnight, zone_or_default
 from bot.services.reporting.queries import (
     HIGH_PRIORITY,
@@ -431,7 +432,7 @@ def run_due_reports(sessions: sessionmaker[Session], *, now: datetime,
             select(ReportSchedule, Workspace).join(
                 Workspace, Workspace.id == ReportSchedule.workspace_id)
             .where(ReportSchedule.enabled.is_(True),
-                   Workspace.uninstalled_at.is_(None))).all()
+                   reachable())).all()
         for schedule, workspace in rows:
             tz = zone_or_default(workspace.timezone, default_timezone)
             this_month = now.astimezone(tz).date().replace(day=1)
