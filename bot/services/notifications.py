@@ -41,6 +41,7 @@ from bot.services.actors import CUSTOMER, Actor
 from bot.services.audit import record
 from bot.services.outbox import EVENT_TYPE_MESSAGE, OutboxSender, do_enqueue, message_metadata
 from bot.services.permissions import guest_without_role
+from bot.services.reach import reachable
 from bot.sources.base import anonymous_handle
 from storage.claims import skip_locked
 from storage.db import transaction
@@ -215,8 +216,12 @@ def send_approval_digests(sessions: sessionmaker[Session], now: datetime,
     window = timedelta(minutes=window_minutes)
     queued = 0
     with transaction(sessions) as session:
+        # Not for a workspace out of reach (uninstalled, its token refused): the digest
+        # would wait in its paused outbox. It stays owed, and goes once Slack takes it.
         states = session.scalars(skip_locked(session, select(NotificationState).where(
-            NotificationState.digest_owed.is_(True)).order_by(NotificationState.id))).all()
+            NotificationState.digest_owed.is_(True),
+            NotificationState.workspace_id.in_(select(Workspace.id).where(reachable())))
+            .order_by(NotificationState.id))).all()
         for state in states:
             if state.digest_sent_at is not None and state.digest_sent_at + window > now:
                 continue

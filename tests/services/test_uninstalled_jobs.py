@@ -11,14 +11,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.installs import do_reinstalled, do_uninstalled
+from bot.services.notifications import send_approval_digests
 from bot.services.outbox import KIND_POST, OutboxSender, do_enqueue
 from bot.services.reporting.digest import run_due_digests
 from bot.services.reporting.monthly import run_due_reports
 from bot.services.sla import run_sla_checks
 from bot.services.spikes import run_spike_checks
 from storage.db import transaction
-from storage.models import Member, Mention, OutboxMessage, Watch, Workspace
+from storage.models import Draft, Member, Mention, OutboxMessage, Watch, Workspace
 from storage.models_influencers import ReportSchedule
+from storage.models_notifications import NotificationState
 from storage.models_outbox import OutboxPause
 from tests.harness.constants import BOT_TOKEN, CHANNEL_ID, TEAM_ID
 from tests.harness.slack_standin import SlackStandIn
@@ -189,3 +191,32 @@ def test_a_token_slack_accepts_again_sends_no_stale_digest(
     assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["card-like:1"]
     assert _queued(sessions, workspace_id)[0] == (
         "failed", "digest:1:C0CHAN0001:2026-11-21:post")
+
+
+def test_no_approval_digest_while_uninstalled(sessions: sessionmaker[Session],
+                                              workspace_id: int) -> None:
+    """An approver's digest owed while Vigie is uninstalled is not queued (it would wait in
+    the paused outbox): it stays owed, and goes after the reinstall."""
+    now = datetime.now(UTC)
+    with transaction(sessions) as session:
+        watch = Watch(workspace_id=workspace_id, name="acme", channel_id="C0ACME123")
+        session.add(watch)
+        session.add(Member(workspace_id=workspace_id, user_id="U0APPROVER", role="approver"))
+        session.flush()
+        mention = Mention(workspace_id=workspace_id, watch_id=watch.id, network="x",
+                          external_id="1", url="https://x.com/a/status/1", text="help",
+                          published_at=now, created_at=now, status="awaiting_approval")
+        session.add(mention)
+        session.flush()
+        session.add(Draft(mention_id=mention.id, version=1, text="hello",
+                          author_user_id="U0AGENT01"))
+        session.add(NotificationState(workspace_id=workspace_id, user_id="U0APPROVER",
+                                      digest_owed=True))
+    _uninstall(sessions, now)
+    assert send_approval_digests(sessions, now + timedelta(hours=1)) == 0
+    assert _queued(sessions, workspace_id) == []
+    with sessions() as session:
+        assert session.scalars(select(NotificationState.digest_owed)).one() is True
+    do_reinstalled(sessions, TEAM_ID, now=now + timedelta(hours=2))
+    assert send_approval_digests(sessions, now + timedelta(hours=2)) == 1
+    assert [channel for _status, channel in _queued(sessions, workspace_id)] == ["U0APPROVER"]
