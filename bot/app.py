@@ -61,7 +61,7 @@ def build_app(settings: Settings, runtime: Runtime, *, verify_token: bool = True
             # A token Slack accepts: a workspace marked uninstalled has it back.
             from bot.services.installs import do_reinstalled
 
-            do_reinstalled(runtime.sessions, str(home_team))
+            do_reinstalled(runtime.sessions, str(home_team), default_tz=settings.timezone)
     app = App(
         client=client,
         signing_secret=signing_secret or "socket-mode-only",

@@ -38,7 +38,8 @@ def installed(runtime: Runtime) -> Callable[[SuccessArgs], BoltResponse]:
         if installation.team_id and installation.user_id and installation.bot_token:
             try:
                 workspace = runtime.workspaces.ensure(installation.team_id)
-                do_reinstalled(runtime.sessions, installation.team_id)
+                do_reinstalled(runtime.sessions, installation.team_id,
+                               default_tz=runtime.settings.timezone)
                 client = build_web_client(runtime.settings, token=installation.bot_token)
                 user = client.users_info(user=installation.user_id,
                                          include_locale=True).get("user") or {}

@@ -24,6 +24,7 @@ from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.outbox import drop_stale_reports
 from bot.services.reach import DEAD_TOKEN_PAUSES
+from bot.services.sla import skip_missed_breaches
 from storage import repositories as repo
 from storage.db import transaction
 from storage.models import AuditEvent, OutboxMessage, OutboxStatus, SourceRow, Workspace
@@ -101,7 +102,7 @@ def do_uninstalled(sessions: sessionmaker[Session], team_id: str, reason: str, *
 
 
 def do_reinstalled(sessions: sessionmaker[Session], team_id: str, *,
-                   now: datetime | None = None) -> bool:
+                   now: datetime | None = None, default_tz: str = "UTC") -> bool:
     """Vigie has a token Slack accepts for ``team_id`` again (an OAuth install, or a bot
     token ``auth.test`` accepts at start): the workspace is reachable again. Returns
     whether it was marked uninstalled.
@@ -112,9 +113,12 @@ def do_reinstalled(sessions: sessionmaker[Session], team_id: str, *,
     pause on a token that lacked a scope (``missing_scope``) is probed at once instead: only
     a message posted proves ``chat:write``.
 
-    When it was out of reach (marked, or its outbox paused on a refused token): daily
-    digests and monthly reports still queued from more than ``STALE_REPORTS`` ago are
-    dropped (``drop_stale_reports``). Cards and other messages are sent as queued.
+    When it was out of reach (marked, or its outbox paused on a refused token), from then
+    to now: daily digests and monthly reports still queued from more than
+    ``STALE_REPORTS`` ago are dropped (``drop_stale_reports``), and the SLA breach notices
+    that came due meanwhile are marked sent, none posted (``skip_missed_breaches``): the
+    checks skipped the workspace, and its first check would otherwise post every breach
+    and escalation of those days at once. Cards and other messages are sent as queued.
 
     The workspace's sources were not polled while it was marked: each backfills the gap
     quietly at its next poll, as a source resumed after a pause does."""
@@ -136,10 +140,13 @@ def do_reinstalled(sessions: sessionmaker[Session], team_id: str, *,
             pause.next_probe_at = now
         if marked is None and refused_since is None:
             return False
+        since = min(t for t in (as_utc(marked) if marked else None, refused_since) if t)
         workspace.uninstalled_at = None
         session.flush()
         dropped = drop_stale_reports(session, workspace.id, now,
                                      "dropped: stale digest or report after a reinstall")
+        skipped = skip_missed_breaches(session, workspace.id, since, now,
+                                       workspace.timezone or default_tz)
         if marked is not None:
             # None was polled while uninstalled: each backfills that gap quietly.
             backfill.mark_resumed(session, session.scalars(
@@ -148,7 +155,7 @@ def do_reinstalled(sessions: sessionmaker[Session], team_id: str, *,
                detail={"uninstalled_at": marked.isoformat() if marked else None,
                        "token_refused_since": refused_since.isoformat()
                        if refused_since else None,
-                       "dropped_stale_reports": dropped})
+                       "dropped_stale_reports": dropped, "skipped_sla_breaches": skipped})
     if marked is not None:
         log.warning("Vigie is installed again in workspace %s: its sources are polled again",
                     team_id)

@@ -313,6 +313,36 @@ def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: s
     return sent
 
 
+MISSED = "unreachable"
+"""The ``recipient`` of a breach notice never sent: it came due while Vigie could not
+reach the workspace (``skip_missed_breaches``)."""
+
+
+def skip_missed_breaches(session: Session, workspace_id: int, since: datetime,
+                         now: datetime, default_tz: str = "UTC") -> int:
+    """Inside the caller's transaction, once ``workspace_id`` is reachable again (a
+    reinstall, a token Slack accepts again): mark as sent the breach notices that came due
+    from ``since`` (when it went out of reach) to ``now``; returns how many.
+
+    The checks skipped the workspace meanwhile (``reach``): without this, its first check
+    would post every breach notice and escalation DM of those days at once, for deadlines
+    nobody could meet while Slack was closed to Vigie. Their mentions still show overdue
+    (App Home, the digest); a deadline still ahead gets its reminder and notices as usual.
+    Only the workspace's own candidates (``check_candidates``) are read."""
+    rows = session.scalars(check_candidates(session, now)
+                           .where(Mention.workspace_id == workspace_id)).all()
+    if not rows:
+        return 0
+    breached = set(session.scalars(select(SlaNotice.mention_id).where(
+        SlaNotice.mention_id.in_([m.id for m in rows]), SlaNotice.kind == "breach")))
+    skipped = 0
+    for mention_id, due in sorted(due_times(session, rows, default_tz).items()):
+        if since <= due <= now and mention_id not in breached:
+            session.add(SlaNotice(mention_id=mention_id, kind="breach", recipient=MISSED))
+            skipped += 1
+    return skipped
+
+
 def due_at(session: Session, mention: Mention) -> datetime | None:
     """When the mention's SLA ends (None when it is in no watch); the checks use the same."""
     return due_times(session, [mention]).get(mention.id)

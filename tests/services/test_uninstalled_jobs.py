@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -191,6 +192,44 @@ def test_a_token_slack_accepts_again_sends_no_stale_digest(
     assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["card-like:1"]
     assert _queued(sessions, workspace_id)[0] == (
         "failed", "digest:1:C0CHAN0001:2026-11-21:post")
+
+
+@pytest.mark.parametrize("how", ["uninstalled", "token refused"])
+def test_no_burst_of_sla_notices_after_a_reinstall(sessions: sessionmaker[Session],
+                                                   workspace_id: int, how: str) -> None:
+    """Deadlines that passed while nobody could act (Vigie uninstalled, or its token
+    refused with Slack's events missed) are not announced at the reinstall: no breach note,
+    no escalation DM. A deadline still ahead gets them when it passes."""
+    with transaction(sessions) as session:
+        watch = Watch(workspace_id=workspace_id, name="acme", channel_id="C0ACME123",
+                      sla_urgent_minutes=60)
+        session.add(watch)
+        session.add(Member(workspace_id=workspace_id, user_id="U0APPROVER", role="approver"))
+        session.flush()
+        back = T0 + timedelta(days=2)
+        for n, received in enumerate([T0, T0, back - timedelta(minutes=30)]):
+            session.add(Mention(
+                workspace_id=workspace_id, watch_id=watch.id, network="x",
+                external_id=str(n), url=f"https://x.com/a/status/{n}", text="help!",
+                published_at=received, created_at=received, priority=90,
+                assignee_user_id="U0AGENT01", status="assigned", alerted=True,
+                slack_channel="C0ACME123", slack_ts=f"1.{n}"))
+    if how == "uninstalled":
+        _uninstall(sessions, T0 + timedelta(minutes=10))
+    else:
+        with transaction(sessions) as session:
+            session.add(OutboxPause(workspace_id=workspace_id, error="token_revoked",
+                                    paused_at=T0 + timedelta(minutes=10), probes=0,
+                                    next_probe_at=T0 + timedelta(minutes=11)))
+    assert run_sla_checks(sessions, T0 + timedelta(hours=2), "UTC") == 0
+    do_reinstalled(sessions, TEAM_ID, now=back)
+    assert run_sla_checks(sessions, back, "UTC") == 0
+    assert _queued(sessions, workspace_id) == []
+    # The third mention's deadline (received 30 minutes before the reinstall) is ahead.
+    assert run_sla_checks(sessions, back + timedelta(minutes=31), "UTC") == 2
+    with sessions() as session:
+        assert sorted((r.kind, r.channel) for r in session.scalars(select(OutboxMessage))) == [
+            ("post", "U0APPROVER"), ("thread", "C0ACME123")]
 
 
 def test_no_approval_digest_while_uninstalled(sessions: sessionmaker[Session],
