@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -18,6 +19,9 @@ from bot.llm import LLMError, from_config
 from bot.schema_revision import current_revision, head_revision, is_newer, newer_database
 from storage.db import make_engine, ping
 from storage.models import utcnow
+
+if TYPE_CHECKING:
+    from bot.services.outbox_admin import PauseView
 
 OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
 
@@ -50,7 +54,7 @@ def _database_checks(settings: Settings) -> list[Check]:
         current, head = current_revision(engine), head_revision()
         if current == head:
             checks.append(Check("migrations", OK, f"at {head}"))
-            checks += _outbox_checks(engine)
+            checks += _outbox_checks(engine, settings)
         elif current is not None and is_newer(current):
             checks.append(Check("migrations", FAIL, newer_database(current, head)))
         else:
@@ -66,8 +70,10 @@ OUTBOX_LATE = timedelta(minutes=15)
 """A pending row older than this is worth a look (a 429 or a few 5xx take minutes)."""
 
 
-def _outbox_checks(engine: Engine) -> list[Check]:
-    """What waits to reach Slack, what failed in the last 24 h, paused workspaces."""
+def _outbox_checks(engine: Engine, settings: Settings) -> list[Check]:
+    """What waits to reach Slack, what failed in the last 24 h, paused workspaces; a
+    workspace Vigie was uninstalled from is no failure with several (OAuth): it is
+    listed as such."""
     from bot.services.outbox_admin import age, outbox_health
     from storage.db import make_session_factory
 
@@ -84,18 +90,40 @@ def _outbox_checks(engine: Engine) -> list[Check]:
                       "errors, `vigie outbox retry --all-failed` requeues the failed ones")
     else:
         check = Check("outbox", OK, summary)
-    paused = [Check("outbox paused", FAIL,
-                    f"workspace {p.team_id} since {p.paused_at:%Y-%m-%d %H:%M} UTC: Slack "
-                    f"does not let the bot post ({p.detail or p.error}), {p.waiting} messages "
-                    "wait. Reinstall the app with the scopes of manifest.yml; delivery resumes "
-                    "by itself and the admins get a DM"
-                    if p.posting_refused else
-                    f"workspace {p.team_id} since {p.paused_at:%Y-%m-%d %H:%M} UTC: Slack "
-                    f"refuses the bot token ({p.error}), {p.waiting} messages wait. Reinstall "
-                    "the app (or set a new SLACK_BOT_TOKEN and restart); delivery resumes "
-                    "by itself and the admins get a DM")
-              for p in health.paused]
-    return [check, *paused]
+    return [check, *(_pause_check(p, settings) for p in health.paused)]
+
+
+def _pause_check(pause: PauseView, settings: Settings) -> Check:
+    """One paused workspace: what Slack refuses, and what to do in this mode (an install
+    link with several workspaces, a new SLACK_BOT_TOKEN with one)."""
+    since = f"since {pause.paused_at:%Y-%m-%d %H:%M} UTC"
+    if pause.uninstalled_at is not None:
+        gone = (f"workspace {pause.team_id} since {pause.uninstalled_at:%Y-%m-%d %H:%M} UTC: "
+                f"Slack said the app was uninstalled ({pause.error}); nothing is sent there, "
+                f"{pause.waiting} messages wait")
+        if settings.oauth:
+            return Check("uninstalled", OK, f"{gone}. Installing the app there again "
+                         "(https://YOUR-HOST/slack/install) resumes it")
+        return Check("outbox paused", FAIL, f"{gone}. {_token_fix(settings)}")
+    if pause.posting_refused:
+        return Check("outbox paused", FAIL,
+                     f"workspace {pause.team_id} {since}: Slack does not let the bot post "
+                     f"({pause.detail or pause.error}), {pause.waiting} messages wait. "
+                     "Reinstall the app with the scopes of manifest.yml; delivery resumes "
+                     "by itself and the admins get a DM")
+    return Check("outbox paused", FAIL,
+                 f"workspace {pause.team_id} {since}: Slack refuses the bot token "
+                 f"({pause.error}), {pause.waiting} messages wait. {_token_fix(settings)}; "
+                 "delivery resumes by itself and the admins get a DM")
+
+
+def _token_fix(settings: Settings) -> str:
+    """What gives a workspace a token Slack accepts, in this mode."""
+    if settings.oauth:
+        return "Install the app in that workspace again (https://YOUR-HOST/slack/install)"
+    if settings.slack_bot_token is not None:
+        return "Reinstall the app, set its new xoxb- token as SLACK_BOT_TOKEN and restart"
+    return "Reinstall the app (or set a new SLACK_BOT_TOKEN and restart)"
 
 
 def _slack_checks(settings: Settings) -> list[Check]:

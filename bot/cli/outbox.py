@@ -34,6 +34,10 @@ def _when(moment: datetime) -> str:
 def pause_reason(pause: PauseView) -> str:
     """Why a workspace's outbox is paused, for an operator: a refused token, or one Slack
     lets post nothing, with Slack's words (the scope it said is needed)."""
+    if pause.uninstalled_at is not None:
+        return (f"Slack said the app was uninstalled ({pause.error}) on "
+                f"{_when(pause.uninstalled_at)}: nothing is sent there until it is installed "
+                "again")
     if pause.posting_refused:
         return (f"Slack does not let the bot post ({pause.detail or pause.error}): reinstall "
                 "the app with the scopes of manifest.yml")
@@ -47,7 +51,8 @@ def health_lines(health: OutboxHealth, now: datetime) -> list[str]:
     lines = [f"{health.pending} pending (oldest {age(health.oldest_pending_at, now)}), "
              f"{health.failed_last_day} failed in the last 24 h"]
     lines += [f"PAUSED {p.team_id} since {_when(p.paused_at)}: {pause_reason(p)}; "
-              f"{p.waiting} waiting, next try {_when(p.next_probe_at)}"
+              f"{p.waiting} waiting"
+              + ("" if p.uninstalled_at is not None else f", next try {_when(p.next_probe_at)}")
               for p in health.paused]
     return lines
 
@@ -92,8 +97,12 @@ def outbox(ctx: click.Context, status: str, limit: int, as_json: bool) -> None:
         click.echo("\nRequeue with `vigie outbox retry ID...` or "
                    "`vigie outbox retry --all-failed`.")
     if any(r.status == PAUSED for r in rows):
-        click.echo("Paused rows go out by themselves once Slack accepts the token again "
-                   "(reinstall the app, or set a new SLACK_BOT_TOKEN and restart).")
+        fix = ("install the app in their workspace again" if settings.oauth else
+               "reinstall the app, set its new xoxb- token as SLACK_BOT_TOKEN and restart"
+               if settings.slack_bot_token is not None else
+               "reinstall the app, or set a new SLACK_BOT_TOKEN and restart")
+        click.echo(f"Paused rows go out by themselves once Slack accepts the token again "
+                   f"({fix}).")
 
 
 @outbox.command("retry")

@@ -41,6 +41,9 @@ class PauseView:
     detail: str | None = None
     """Slack's refusal as the outbox recorded it: for ``missing_scope``, with the scope
     Slack said is needed (``Slack refused the message: missing_scope (needed: chat:write)``)."""
+    uninstalled_at: datetime | None = None
+    """When Slack said the app was uninstalled from the workspace (``app_uninstalled``,
+    ``tokens_revoked``); None while it is installed."""
 
     @property
     def posting_refused(self) -> bool:
@@ -107,12 +110,12 @@ def outbox_health(sessions: sessionmaker[Session], now: datetime | None = None) 
                    .where(OutboxMessage.workspace_id == OutboxPause.workspace_id,
                           OutboxMessage.status == PENDING).scalar_subquery())
         pauses = [PauseView(team, error, paused_at, probes, next_probe_at, int(count or 0),
-                            detail)
-                  for team, error, paused_at, probes, next_probe_at, count, detail
-                  in session.execute(
+                            detail, uninstalled_at)
+                  for team, error, paused_at, probes, next_probe_at, count, detail,
+                  uninstalled_at in session.execute(
                       select(Workspace.team_id, OutboxPause.error, OutboxPause.paused_at,
                              OutboxPause.probes, OutboxPause.next_probe_at, waiting,
-                             OutboxPause.detail)
+                             OutboxPause.detail, Workspace.uninstalled_at)
                       .join(Workspace, Workspace.id == OutboxPause.workspace_id)
                       .order_by(Workspace.team_id))]
     return OutboxHealth(int(pending or 0), oldest, int(failed or 0), pauses)
@@ -145,10 +148,15 @@ def do_retry_failed(sessions: sessionmaker[Session], *, ids: Iterable[int] = (),
 
     A card is requeued with the notes that failed waiting for it (and a thread note saying
     it was posted again), unless the mention's card is in Slack or on its way already; a
-    note that waits for a card nobody requeues is left alone (it would fail at once).
+    note that waits for a card nobody requeues is left alone (it would fail at once). A row
+    of a workspace Vigie is uninstalled from is left alone too: nothing can be sent there
+    (its outbox waits), and a reinstall starts afresh.
     """
     result = RetryResult()
     with transaction(sessions) as session:
+        uninstalled = dict(session.execute(
+            select(Workspace.id, Workspace.uninstalled_at)
+            .where(Workspace.uninstalled_at.is_not(None))).tuples().all())
         if all_failed_since is not None:
             rows = list(session.scalars(select(OutboxMessage).where(
                 OutboxMessage.status == FAILED,
@@ -171,7 +179,10 @@ def do_retry_failed(sessions: sessionmaker[Session], *, ids: Iterable[int] = (),
         for row in rows:
             if row.id in requeued:
                 continue  # requeued with its card
-            ids_or_reason = _retry_one(session, row)
+            since = uninstalled.get(row.workspace_id)
+            ids_or_reason = (_retry_one(session, row) if since is None else
+                             f"Vigie was uninstalled from its workspace on {since:%Y-%m-%d}: "
+                             "install the app there again first")
             if isinstance(ids_or_reason, str):
                 result.skipped.append((row.id, ids_or_reason))
             else:

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from bot.services.outbox import KIND_POST, do_enqueue
 from storage import migrations
@@ -14,7 +14,7 @@ from storage.db import make_engine, make_session_factory, transaction
 from storage.models import OutboxMessage, Workspace, utcnow
 from storage.models_outbox import OutboxPause
 from tests.bot.test_cli import vigie
-from tests.harness.constants import CHANNEL_ID, TEAM_ID
+from tests.harness.constants import CHANNEL_ID, SIGNING_SECRET, TEAM_ID
 
 OTHER_CHANNEL = "C07OTHERCH"
 
@@ -83,9 +83,9 @@ def test_outbox_lists_rows_per_channel_and_retry_requeues_failed_ones(tmp_path: 
     assert "Traceback" not in listing.stderr + retried.stderr + usage.stderr + bad.stderr
 
 
-def _doctor_lines(tmp_path: Path, url: str) -> tuple[int, dict[str, str]]:
-    result = vigie(tmp_path, "doctor", VIGIE_DATABASE_URL=url)
-    names = ("outbox paused", "outbox")
+def _doctor_lines(tmp_path: Path, url: str, **env: str) -> tuple[int, dict[str, str]]:
+    result = vigie(tmp_path, "doctor", VIGIE_DATABASE_URL=url, **env)
+    names = ("outbox paused", "outbox", "uninstalled")
     by_name: dict[str, str] = {}
     for line in result.stdout.splitlines()[1:]:
         name = next((n for n in names if line.startswith(n + " ")), None)
@@ -113,3 +113,48 @@ def test_doctor_on_a_healthy_postgres_outbox(tmp_path: Path, fresh_postgres_url:
     assert "OK" in lines["outbox"] and "0 pending (oldest -), 0 failed" in lines["outbox"]
     assert "outbox paused" not in lines
     assert code == 0
+
+
+OAUTH = {"SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "s3cr3t-value",
+         "SLACK_SIGNING_SECRET": SIGNING_SECRET}
+"""Several workspaces: Vigie installed through OAuth, no SLACK_BOT_TOKEN."""
+
+
+def test_doctor_and_retry_with_several_workspaces_one_uninstalled(tmp_path: Path,
+                                                                   db_url: str) -> None:
+    """With several workspaces, one Vigie was uninstalled from is no failure: the doctor
+    says since when, `outbox retry` leaves its rows alone and says why, and the install
+    that brings it back ends its pause. A workspace whose token Slack refuses (its events
+    missed) is a failure, with the OAuth advice, not SLACK_BOT_TOKEN's."""
+    from bot.services.installs import do_reinstalled, do_uninstalled
+
+    failed, _waiting, _other = seeded(db_url, paused=False)
+    engine = make_engine(db_url)
+    sessions = make_session_factory(engine)
+    do_uninstalled(sessions, TEAM_ID, "app_uninstalled")
+    code, lines = _doctor_lines(tmp_path, db_url, **OAUTH)
+    assert "outbox paused" not in lines
+    assert "OK" in lines["uninstalled"] and TEAM_ID in lines["uninstalled"]
+    assert "app was uninstalled (app_uninstalled)" in lines["uninstalled"]
+    assert "SLACK_BOT_TOKEN" not in lines["uninstalled"]
+    assert code == 0
+    retried = vigie(tmp_path, "outbox", "retry", "--all-failed", VIGIE_DATABASE_URL=db_url,
+                    **OAUTH)
+    assert retried.returncode == 0, retried.stderr
+    assert "Nothing requeued." in retried.stdout
+    assert f"Row {failed} left alone: Vigie was uninstalled from its workspace" in retried.stderr
+    with sessions() as session:
+        assert session.get(OutboxMessage, failed).status == "failed"  # type: ignore[union-attr]
+
+    do_reinstalled(sessions, TEAM_ID)
+    code, lines = _doctor_lines(tmp_path, db_url, **OAUTH)
+    assert "outbox paused" not in lines and "uninstalled" not in lines
+    with transaction(sessions) as session:
+        session.add(OutboxPause(workspace_id=session.scalars(select(Workspace.id)).one(),
+                                error="token_revoked", paused_at=utcnow(), probes=0,
+                                next_probe_at=utcnow()))
+    engine.dispose()
+    code, lines = _doctor_lines(tmp_path, db_url, **OAUTH)
+    paused = lines["outbox paused"]
+    assert code == 1 and "FAIL" in paused and "token_revoked" in paused
+    assert "/slack/install" in paused and "SLACK_BOT_TOKEN" not in paused
