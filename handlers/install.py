@@ -100,10 +100,11 @@ def register(app: App, runtime: Runtime, *, home_team: str | None = None) -> Non
             if bot is not None and bot.installed_at >= told_at.timestamp() + 1:
                 log.info("ignored %s for %s: Vigie was installed again since", reason, team_id)
                 return
+        watch = runtime.outbox.token_watch if store is None else None
         done = do_uninstalled(runtime.sessions, team_id, reason, forget_tokens=forget,
-                              told_at=told_at)
-        watch = runtime.outbox.token_watch
-        if store is None and watch is not None and not done.stale:
+                              told_at=told_at,
+                              token_accepted=watch.verify if watch is not None else None)
+        if watch is not None and not done.stale:
             watch.refused(reason)
 
     def on_app_uninstalled(body: dict[str, Any], context: BoltContext) -> None:

@@ -48,21 +48,32 @@ class Uninstalled:
     dropped: int
     """Queued Slack messages dropped."""
     stale: bool = False
-    """Slack's word predates a reinstall (a late retry): nothing was done."""
+    """Slack's word predates a reinstall, or Slack accepts the bot token (a late retry):
+    nothing was done."""
 
 
 def do_uninstalled(sessions: sessionmaker[Session], team_id: str, reason: str, *,
                    forget_tokens: Callable[[], None] | None = None,
                    told_at: datetime | None = None,
+                   token_accepted: Callable[[], bool | None] | None = None,
                    now: datetime | None = None) -> Uninstalled:
     """Slack says Vigie is uninstalled from ``team_id`` (``reason``: ``app_uninstalled``
     or ``tokens_revoked``; ``told_at``: when it happened, Slack's ``event_time``):
     ``forget_tokens`` deletes its stored tokens (several workspaces), then the workspace is
     marked, its queued messages dropped, its outbox paused and one WARNING line logged.
     Telling it again changes nothing, nor does an event older than a reinstall (Slack
-    retries an event for up to an hour)."""
+    retries an event for up to an hour).
+
+    ``token_accepted`` (one bot token: Slack asked whether it accepts SLACK_BOT_TOKEN,
+    ``auth.test``): when it does, Slack's word is a late retry of an event Vigie missed
+    while down, the app installed again since with the token it runs with; nothing is
+    done. When it cannot tell (None), Slack's word stands."""
     if told_at is not None and _reinstalled_since(sessions, team_id, told_at):
         log.info("ignored %s for %s: Vigie was installed again since", reason, team_id)
+        return Uninstalled(known=True, already=False, dropped=0, stale=True)
+    if token_accepted is not None and token_accepted():
+        log.info("ignored %s for %s: Slack accepts the bot token (installed again since)",
+                 reason, team_id)
         return Uninstalled(known=True, already=False, dropped=0, stale=True)
     if forget_tokens is not None:
         forget_tokens()

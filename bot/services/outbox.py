@@ -580,6 +580,9 @@ class TokenWatch(Protocol):
     def current(self) -> str | None:
         """Slack's error code while it refuses the token, else None."""
 
+    def verify(self) -> bool | None:
+        """Ask Slack now whether it accepts the token: True, False, or None (not told)."""
+
 
 @dataclass
 class FlushReport:

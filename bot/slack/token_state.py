@@ -73,20 +73,30 @@ class SlackTokenState:
                              daemon=True).start()
         return error
 
-    def _run_check(self) -> None:
-        assert self.check is not None
+    def verify(self) -> bool | None:
+        """Ask Slack now (``check``, in this thread): True when it accepts the token, False
+        when it refuses it, None when that could not be told (no check, Slack unreachable,
+        another error: the last answer stands). The state follows the answer."""
+        if self.check is None:
+            return None
         try:
             self.check()
         except SlackApiError as err:
             code = str(err.response.get("error"))
             if code in TOKEN_ERRORS:
                 self.refused(code)
-            else:
-                log.info("the bot token's check got %s: what is known stands", code)
+                return False
+            log.info("the bot token's check got %s: what is known stands", code)
+            return None
         except Exception as err:  # noqa: BLE001  (unreachable: the last answer stands)
             log.info("the bot token's check did not reach Slack (%s)", type(err).__name__)
-        else:
-            self.accepted()
+            return None
+        self.accepted()
+        return True
+
+    def _run_check(self) -> None:
+        try:
+            self.verify()
         finally:
             with self._lock:
                 self._checking = False

@@ -244,6 +244,28 @@ def test_with_one_bot_token_uninstalling_pauses_and_readyz_says_so(
     assert _audit(vigie, "workspace.uninstalled") == 1
 
 
+def test_with_one_bot_token_a_late_retry_finds_the_token_working(
+        vigie_web: VigieApp, caplog: pytest.LogCaptureFixture) -> None:
+    """Vigie was down when the app was uninstalled (Slack's first delivery of
+    app_uninstalled failed) and came back after a reinstall, with a token Slack accepts:
+    Slack's retry of the event then changes nothing (``auth.test`` accepts the token), the
+    workspace is polled and /readyz stays healthy."""
+    vigie = vigie_web
+    source_id = _watch_with_a_source_and_a_queued_message(vigie, TEAM_ID)
+    happened = int(time.time())
+    vigie.standin.revoke_token(BOT_TOKEN)  # uninstalled; the event never arrives
+    vigie.standin.restore_token(BOT_TOKEN)  # installed again
+    build_app(vigie.runtime.settings, vigie.runtime)  # a restart: auth.test accepts it
+    caplog.set_level(logging.INFO)
+    answer = vigie.slack.event({"type": "app_uninstalled"}, retry_num=1, event_time=happened)
+    assert answer.status_code == 200, answer.text
+    eventually(lambda: "Slack accepts the bot token" in caplog.text
+               or _audit(vigie, "workspace.uninstalled") > 0)
+    assert _audit(vigie, "workspace.uninstalled") == 0
+    assert source_id in _polled(vigie)
+    assert _readyz_slack(vigie.url) is None
+
+
 def test_an_uninstall_of_another_team_leaves_the_bot_tokens_workspace(
         vigie_web: VigieApp, caplog: pytest.LogCaptureFixture) -> None:
     """With one bot token, Slack's word about another team (the same app installed there
