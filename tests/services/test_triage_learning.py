@@ -449,13 +449,15 @@ def test_a_reset_counts_in_the_days_movement(
     assert status.step_left == 0
     for language, today, limit in (
             ("en", f"*Today* (UTC): the shift moved -4 → -6 (reset -4 → ±0 by <@{OTHER_USER_ID}>"
-                   ", ±0 → -6 by the terminal operator); a reset counts in the 10 points a day learning may move "
+                   ", ±0 → -6 by the terminal operator); a reset counts in the 10 points a day "
+                   "learning may move "
                    "it, so learning can move it 0 more points today.",
              "no change: the labels ask for -28, but the shift already moved 10 points today "
              "(UTC), learning and resets together, and learning moves it at most 10 points a "
              "day; the next run after midnight UTC can go on."),
             ("fr", f"*Aujourd'hui* (UTC) : le décalage est passé de -4 à -6 (remise à zéro "
-                   f"-4 → ±0 par <@{OTHER_USER_ID}>, ±0 → -6 par l'opérateur du terminal) ; une remise à zéro "
+                   f"-4 → ±0 par <@{OTHER_USER_ID}>, ±0 → -6 par l'opérateur du terminal) ; "
+                   "une remise à zéro "
                    "compte dans les 10 points par jour de l'apprentissage : il peut encore le "
                    "déplacer de 0 points aujourd'hui.",
              "aucun changement : les étiquettes demandent -28, mais le décalage a déjà bougé "
