@@ -1,0 +1,122 @@
+"""The spike baseline on real databases: what counts as a watch's usual hour.
+
+Hours of day and weekends are the channel's local ones (a brand's 9 am rush stays 9 am
+when clocks change, a Tokyo Monday morning is no weekend hour); hours a watch was paused
+are no calm hours; a burst stored late is still looked at."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.services.actors import CLI
+from bot.services.reporting.schedule import do_set_digest_time
+from bot.services.spikes import run_spike_checks
+from storage.db import transaction
+from storage.models import Author, Mention, OutboxMessage, Watch, Workspace
+from storage.models_spikes import Spike
+
+CHANNEL = "C0SOCIAL01"
+HOUR = timedelta(hours=1)
+
+
+def brand(sessions: sessionmaker[Session], workspace_id: int, zone: str, start: datetime,
+          end: datetime, rate: Callable[[datetime], int]) -> int:
+    """A watch created at ``start`` in a workspace of ``zone``, with ``rate(hour)`` posts
+    in each hour until ``end``."""
+    with transaction(sessions) as session:
+        workspace = session.get(Workspace, workspace_id)
+        assert workspace is not None
+        workspace.timezone = zone
+        watch = Watch(workspace_id=workspace_id, name="acme", channel_id=CHANNEL,
+                      created_at=start)
+        author = Author(workspace_id=workspace_id, network="x", handle="u", followers=10)
+        session.add_all([watch, author])
+        session.flush()
+        rows, hour = [], start
+        while hour < end:
+            for i in range(rate(hour)):
+                rows.append({"workspace_id": workspace_id, "watch_id": watch.id,
+                             "author_id": author.id, "network": "x",
+                             "external_id": f"m{len(rows)}",
+                             "url": f"https://x.com/u/{len(rows)}", "priority": 10,
+                             "status": "new", "text": f"acme order {len(rows)}",
+                             "published_at": hour + timedelta(seconds=30 * i),
+                             "sentiment_label": "neutral"})
+            hour += HOUR
+        session.execute(insert(Mention), rows)
+        return watch.id
+
+
+def office_hours(zone: ZoneInfo, first: int, last: int) -> Callable[[datetime], int]:
+    """20 posts an hour from ``first`` to ``last`` o'clock local on weekdays, else 1."""
+    def rate(moment: datetime) -> int:
+        local = moment.astimezone(zone)
+        return 20 if local.weekday() < 5 and first <= local.hour < last else 1
+    return rate
+
+
+def spikes(sessions: sessionmaker[Session]) -> list[Spike]:
+    with sessions() as session:
+        return list(session.scalars(select(Spike)))
+
+
+def alerts(sessions: sessionmaker[Session]) -> list[OutboxMessage]:
+    with sessions() as session:
+        return list(session.scalars(select(OutboxMessage)))
+
+
+def test_a_paris_morning_rush_after_the_clocks_change_is_no_spike(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """Busy 09:00-18:00 Paris time for three weeks; clocks go forward on Sun 29 Mar. On the
+    Monday after, 09:00 local is 07:00 UTC, an hour that was 08:00 local (calm) all March:
+    compared by UTC hour it was a spike, 20 vs 1 usual; by local hour it is a usual 9 am."""
+    paris = ZoneInfo("Europe/Paris")
+    start = datetime(2026, 3, 9, tzinfo=paris).astimezone(UTC)
+    monday_nine = datetime(2026, 3, 30, 9, tzinfo=paris).astimezone(UTC)
+    brand(sessions, workspace_id, "Europe/Paris", start, monday_nine + 3 * HOUR,
+          office_hours(paris, 9, 18))
+    for check in range(4):
+        run_spike_checks(sessions, monday_nine + check * HOUR + timedelta(minutes=50))
+    assert spikes(sessions) == [] and alerts(sessions) == []
+
+
+def test_a_tokyo_monday_morning_is_compared_with_weekday_mornings(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """Monday 08:00 in Tokyo is Sunday 23:00 UTC: compared with UTC weekend hours (1 post)
+    its usual 20 posts were a spike; with Tokyo's weekday mornings it is ordinary."""
+    tokyo = ZoneInfo("Asia/Tokyo")
+    start = datetime(2026, 11, 9, tzinfo=tokyo).astimezone(UTC)
+    monday_eight = datetime(2026, 11, 30, 8, tzinfo=tokyo).astimezone(UTC)
+    brand(sessions, workspace_id, "Asia/Tokyo", start, monday_eight + 2 * HOUR,
+          office_hours(tokyo, 8, 18))
+    for check in range(2):
+        run_spike_checks(sessions, monday_eight + check * HOUR + timedelta(minutes=50))
+    assert spikes(sessions) == [] and alerts(sessions) == []
+
+
+def test_the_channels_digest_zone_sets_the_local_hours(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """A workspace in UTC whose channel's digest is on Tokyo time: the channel's zone,
+    the one its digest uses, decides what a Monday morning is. A real spike on that
+    Monday morning is still found."""
+    tokyo = ZoneInfo("Asia/Tokyo")
+    start = datetime(2026, 11, 9, tzinfo=tokyo).astimezone(UTC)
+    monday_eight = datetime(2026, 11, 30, 8, tzinfo=tokyo).astimezone(UTC)
+
+    def rate(moment: datetime) -> int:
+        return 90 if moment == monday_eight + HOUR else office_hours(tokyo, 8, 18)(moment)
+
+    brand(sessions, workspace_id, "UTC", start, monday_eight + 2 * HOUR, rate)
+    do_set_digest_time(sessions, workspace_id, CLI, channel_id=CHANNEL, local_time="09:00",
+                       zone_name="Asia/Tokyo")
+    run_spike_checks(sessions, monday_eight + timedelta(minutes=50))
+    assert spikes(sessions) == []
+    run_spike_checks(sessions, monday_eight + HOUR + timedelta(minutes=50))
+    found = spikes(sessions)
+    assert [(s.total, s.baseline) for s in found] == [(90, 20.0)]
+    assert len(alerts(sessions)) == 1
