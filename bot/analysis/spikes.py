@@ -2,7 +2,9 @@
 
 The baseline for the current hour is taken from the same hour of day (± a neighbour
 hour) on days of the same kind (weekday or weekend) over about two weeks, so a Monday
-9 am rush or a quiet Sunday night is not news. It is robust: median plus ``k`` robust
+9 am rush or a quiet Sunday night is not news. Hours of day and weekends are those of
+the zone the caller gives (the channel's): a Paris brand's 9 am stays 9 am when the clocks
+change, and a Tokyo Monday morning is no UTC Sunday night. It is robust: median plus ``k`` robust
 standard deviations (1.4826 × MAD), floored at the Poisson noise of the median so a
 flat history does not make every blip a spike. A volume spike also needs a minimum
 volume and a minimum ratio to the baseline. A negative-share spike compares the hour's
@@ -20,7 +22,7 @@ import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 _HOUR = timedelta(hours=1)
 _MAD_TO_SIGMA = 1.4826
@@ -117,28 +119,24 @@ def _hour_index(moment: datetime) -> int:
     return int(moment.timestamp()) // 3600
 
 
-def _weekend_hour(index: int) -> bool:
-    # The epoch, 1970-01-01, was a Thursday (weekday 3).
-    return (index // 24 + 3) % 7 >= 5
-
-
-def _weekend(moment: datetime) -> bool:
-    return moment.weekday() >= 5
+def _local_kind(index: int, zone: tzinfo) -> tuple[int, bool]:
+    """The hour of day and whether it is a weekend in ``zone``, of the hour ``index``."""
+    local = datetime.fromtimestamp(index * 3600, UTC).astimezone(zone)
+    return local.hour, local.weekday() >= 5
 
 
 def _comparable_counts(
-    counts: dict[int, int], current: int, first: int, config: SpikeConfig
+    counts: dict[int, int], current: int, first: int, config: SpikeConfig, zone: tzinfo
 ) -> list[int]:
     begin = max(current - 24 * config.history_days, first)
-    weekend = _weekend_hour(current)
-    hour_of_day = current % 24
+    hour_of_day, weekend = _local_kind(current, zone)
     reach = config.neighbour_hours
-    return [
-        counts.get(index, 0)
-        for index in range(begin, current)
-        if abs((index % 24 - hour_of_day + 12) % 24 - 12) <= reach
-        and _weekend_hour(index) == weekend
-    ]
+    sample = []
+    for index in range(begin, current):
+        hour, index_weekend = _local_kind(index, zone)
+        if abs((hour - hour_of_day + 12) % 24 - 12) <= reach and index_weekend == weekend:
+            sample.append(counts.get(index, 0))
+    return sample
 
 
 def baseline_sample(
@@ -146,11 +144,13 @@ def baseline_sample(
     current_start: datetime,
     config: SpikeConfig,
     since: datetime | None = None,
+    zone: tzinfo = UTC,
 ) -> list[int]:
     """Counts of the comparable hours in the window (hours without a bucket count 0).
 
     The window is the ``history_days`` before ``current_start``, starting no earlier
-    than ``since`` (when counting began; defaults to the earliest bucket given).
+    than ``since`` (when counting began; defaults to the earliest bucket given); hours of
+    day and weekends are ``zone``'s.
     """
     current = _hour_index(current_start)
     counts: dict[int, int] = {}
@@ -159,7 +159,7 @@ def baseline_sample(
         if index < current:
             counts[index] = counts.get(index, 0) + bucket.total
     first = _hour_index(since) if since is not None else min(counts, default=current)
-    return _comparable_counts(counts, current, first, config)
+    return _comparable_counts(counts, current, first, config, zone)
 
 
 def robust_threshold(sample: Sequence[int], k: float) -> tuple[float, float]:
@@ -187,12 +187,14 @@ def detect_spike(
     *,
     last_spike_at: datetime | None = None,
     since: datetime | None = None,
+    zone: tzinfo = UTC,
 ) -> SpikeDecision | None:
     """A ``SpikeDecision`` when ``current`` is a volume or negative-share spike, else None.
 
     ``history`` holds the hourly buckets before ``current`` (missing hours count as
     zero from ``since``, or from the earliest bucket); ``last_spike_at`` is when this
-    watch last alerted, for the cooldown.
+    watch last alerted, for the cooldown; ``zone`` gives the hours of day and the
+    weekends the baseline compares (the channel's time zone).
     """
     config = config or SpikeConfig()
     start = _utc(current.start)
@@ -200,7 +202,7 @@ def detect_spike(
         hours=config.cooldown_hours
     ):
         return None
-    decision = assess_hour(history, current, config, since=since)
+    decision = assess_hour(history, current, config, since=since, zone=zone)
     return decision if decision is not None and decision.is_spike else None
 
 
@@ -210,6 +212,7 @@ def assess_hour(
     config: SpikeConfig | None = None,
     *,
     since: datetime | None = None,
+    zone: tzinfo = UTC,
 ) -> SpikeDecision | None:
     """``current``'s figures against its usual level, spike or not (see ``is_spike``);
     None while the history is too short to tell. Arguments as ``detect_spike``'s."""
@@ -229,9 +232,10 @@ def assess_hour(
             total, negative = days.get(day, (0, 0))
             days[day] = (total + bucket.total, negative + bucket.negative)
     first = _hour_index(since) if since is not None else min(counts, default=current_index)
-    sample = _comparable_counts(counts, current_index, first, config)
+    sample = _comparable_counts(counts, current_index, first, config, zone)
     covered_days = len(sample) / (2 * config.neighbour_hours + 1)
-    if covered_days < config.min_history_days * (2 / 7 if _weekend(start) else 5 / 7):
+    if covered_days < config.min_history_days * (
+            2 / 7 if _local_kind(current_index, zone)[1] else 5 / 7):
         return None
     baseline, threshold = robust_threshold(sample, config.k)
     volume = (

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import ColumnElement, case, exists, func, select
 from sqlalchemy.exc import IntegrityError
@@ -54,11 +54,13 @@ from bot.services.outbox import (
     do_enqueue,
 )
 from bot.services.reach import reachable
+from bot.services.reporting.periods import zone_or_default
 from bot.services.watch_links import in_watches
 from storage.db import transaction
 from storage.mention_listing import authors_with_keys
 from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Watch, Workspace
 from storage.models_competitors import WATCH_COMPETITOR
+from storage.models_reporting import DigestSchedule
 from storage.models_spikes import Spike, SpikeEvent
 from storage.models_watches import MentionWatch
 from storage.time_buckets import hour_start
@@ -114,13 +116,26 @@ def _aware(moment: datetime, like: datetime) -> datetime:
     return moment.replace(tzinfo=like.tzinfo) if moment.tzinfo is None else moment
 
 
+def baseline_zone(session: Session, workspace: Workspace | None, channel_id: str) -> tzinfo:
+    """The time zone whose hours of day and weekends a channel's baseline compares: its
+    digest's (the channel's digest zone, else the workspace's, else UTC), so a brand's
+    9 am rush is 9 am in summer and winter alike."""
+    if workspace is None:
+        return UTC
+    schedule_zone = session.scalar(select(DigestSchedule.timezone).where(
+        DigestSchedule.workspace_id == workspace.id, DigestSchedule.channel_id == channel_id))
+    return zone_or_default(schedule_zone, workspace.timezone)
+
+
 @dataclass(slots=True)
 class _WatchCounts:
-    """A watch's hourly counts for one check, and when they began to mean something."""
+    """A watch's hourly counts for one check, when they began to mean something, and the
+    zone whose hours of day and weekends its baseline compares."""
 
     watch: Watch
     since: datetime
     by_start: dict[datetime, HourBucket]
+    zone: tzinfo = UTC
 
     def bucket(self, start: datetime) -> HourBucket:
         """The hour starting at ``start`` (zero when nothing was published in it)."""
@@ -328,7 +343,7 @@ def _end(session: Session, event: SpikeEvent, counts: list[_WatchCounts], hour: 
     for state in counts:
         if state.watch.name in names:
             figures = assess_hour(state.history(hour), state.bucket(hour), config,
-                                  since=state.since)
+                                  since=state.since, zone=state.zone)
             if figures is not None:
                 calm.append(_figures(state.watch.name, figures))
     if spikes:
@@ -365,7 +380,8 @@ def _update_recorded(session: Session, state: _WatchCounts, hours: tuple[datetim
         current = state.bucket(start)
         if (current.total, current.negative) == (spike.total, spike.negative):
             continue
-        decision = detect_spike(state.history(start), current, config, since=state.since)
+        decision = detect_spike(state.history(start), current, config, since=state.since,
+                                zone=state.zone)
         spike.total, spike.negative = current.total, current.negative
         spike.negative_share = current.negative / current.total if current.total else 0.0
         if decision is not None:
@@ -384,11 +400,12 @@ def _check(session: Session, watches: list[Watch], now: datetime,
     hours = (previous_hour, current_hour)
     earliest = current_hour - timedelta(days=config.history_days + 1)
     workspace = session.get(Workspace, watches[0].workspace_id)
+    zone = baseline_zone(session, workspace, watches[0].channel_id)
     counts = []
     for watch in watches:
         buckets = hourly_buckets(session, watch.id, earliest, current_hour + timedelta(hours=1))
         state = _WatchCounts(watch, counting_start(session, watch, earliest),
-                             {b.start: b for b in buckets})
+                             {b.start: b for b in buckets}, zone)
         _update_recorded(session, state, hours, config)
         counts.append(state)
     recorded = set(session.execute(select(Spike.watch_id, Spike.hour_start).where(
@@ -399,7 +416,7 @@ def _check(session: Session, watches: list[Watch], now: datetime,
             if any(w == state.watch.id and _utc(h) == start for w, h in recorded):
                 continue
             decision = detect_spike(state.history(start), state.bucket(start), config,
-                                    since=state.since)
+                                    since=state.since, zone=state.zone)
             if decision is not None:
                 found.append((state.watch, decision))
     event = session.scalars(select(SpikeEvent).where(
