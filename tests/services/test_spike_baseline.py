@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.services.actors import CLI
 from bot.services.reporting.schedule import do_set_digest_time
 from bot.services.spikes import run_spike_checks
+from bot.services.watches import do_set_watch_paused
 from storage.db import transaction
-from storage.models import Author, Mention, OutboxMessage, Watch, Workspace
+from storage.models import AuditEvent, Author, Mention, OutboxMessage, Watch, Workspace
 from storage.models_spikes import Spike
 
 CHANNEL = "C0SOCIAL01"
@@ -120,3 +121,36 @@ def test_the_channels_digest_zone_sets_the_local_hours(
     found = spikes(sessions)
     assert [(s.total, s.baseline) for s in found] == [(90, 20.0)]
     assert len(alerts(sessions)) == 1
+
+
+def test_a_resumed_watchs_paused_days_are_no_calm_hours(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """12 posts an hour for 20 days, then paused for 8 days (nothing polled, nothing
+    stored) and resumed: its first ordinary hour was a spike "vs 0.0 usual", the paused
+    hours counted as calm zeros. They are left out: the baseline is the 12 of before."""
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    pause, resume = start + timedelta(days=20), start + timedelta(days=28)
+
+    def rate(moment: datetime) -> int:
+        return 12 if moment < pause or moment >= resume else 0
+
+    brand(sessions, workspace_id, "UTC", start, resume + HOUR, rate)
+    do_set_watch_paused(sessions, workspace_id, CLI, "acme", True)
+    do_set_watch_paused(sessions, workspace_id, CLI, "acme", False)
+    with transaction(sessions) as session:  # as the audit was written at those moments
+        for event in session.scalars(select(AuditEvent).where(
+                AuditEvent.action.in_(("watch.paused", "watch.resumed")))):
+            event.created_at = pause if event.action == "watch.paused" else resume
+    run_spike_checks(sessions, resume + timedelta(minutes=59))
+    assert spikes(sessions) == [] and alerts(sessions) == []
+    # A real burst after the resume is still news against the hours before the pause.
+    with transaction(sessions) as session:
+        watch = session.scalars(select(Watch)).one()
+        author = session.scalars(select(Author)).one()
+        session.add_all([Mention(
+            workspace_id=workspace_id, watch_id=watch.id, author_id=author.id, network="x",
+            external_id=f"burst{i}", url=f"https://x.com/u/burst{i}", priority=10,
+            status="new", text="acme order", sentiment_label="neutral",
+            published_at=resume + HOUR + timedelta(seconds=i)) for i in range(60)])
+    run_spike_checks(sessions, resume + HOUR + timedelta(minutes=50))
+    assert [(s.total, s.baseline) for s in spikes(sessions)] == [(60, 12.0)]
