@@ -125,14 +125,28 @@ def _local_kind(index: int, zone: tzinfo) -> tuple[int, bool]:
     return local.hour, local.weekday() >= 5
 
 
+def _gap_hours(gaps: Sequence[tuple[datetime, datetime]]) -> set[int]:
+    """The hours touched by the spans in ``gaps`` (each ``[start, end)``)."""
+    hours: set[int] = set()
+    for gap_start, gap_end in gaps:
+        last = _hour_index(gap_end - timedelta(microseconds=1))
+        hours.update(range(_hour_index(gap_start), last + 1))
+    return hours
+
+
 def _comparable_counts(
-    counts: dict[int, int], current: int, first: int, config: SpikeConfig, zone: tzinfo
+    counts: dict[int, int], current: int, first: int, config: SpikeConfig, zone: tzinfo,
+    gaps: Sequence[tuple[datetime, datetime]] = (),
 ) -> list[int]:
     begin = max(current - 24 * config.history_days, first)
     hour_of_day, weekend = _local_kind(current, zone)
     reach = config.neighbour_hours
+    # Hours nothing counted (a watch paused) are unknown, not calm.
+    unknown = _gap_hours(gaps)
     sample = []
     for index in range(begin, current):
+        if index in unknown:
+            continue
         hour, index_weekend = _local_kind(index, zone)
         if abs((hour - hour_of_day + 12) % 24 - 12) <= reach and index_weekend == weekend:
             sample.append(counts.get(index, 0))
@@ -145,12 +159,14 @@ def baseline_sample(
     config: SpikeConfig,
     since: datetime | None = None,
     zone: tzinfo = UTC,
+    gaps: Sequence[tuple[datetime, datetime]] = (),
 ) -> list[int]:
     """Counts of the comparable hours in the window (hours without a bucket count 0).
 
     The window is the ``history_days`` before ``current_start``, starting no earlier
     than ``since`` (when counting began; defaults to the earliest bucket given); hours of
-    day and weekends are ``zone``'s.
+    day and weekends are ``zone``'s; the hours ``gaps`` touch (spans nothing was counted
+    in) are left out.
     """
     current = _hour_index(current_start)
     counts: dict[int, int] = {}
@@ -159,7 +175,7 @@ def baseline_sample(
         if index < current:
             counts[index] = counts.get(index, 0) + bucket.total
     first = _hour_index(since) if since is not None else min(counts, default=current)
-    return _comparable_counts(counts, current, first, config, zone)
+    return _comparable_counts(counts, current, first, config, zone, gaps)
 
 
 def robust_threshold(sample: Sequence[int], k: float) -> tuple[float, float]:
@@ -188,13 +204,15 @@ def detect_spike(
     last_spike_at: datetime | None = None,
     since: datetime | None = None,
     zone: tzinfo = UTC,
+    gaps: Sequence[tuple[datetime, datetime]] = (),
 ) -> SpikeDecision | None:
     """A ``SpikeDecision`` when ``current`` is a volume or negative-share spike, else None.
 
     ``history`` holds the hourly buckets before ``current`` (missing hours count as
     zero from ``since``, or from the earliest bucket); ``last_spike_at`` is when this
     watch last alerted, for the cooldown; ``zone`` gives the hours of day and the
-    weekends the baseline compares (the channel's time zone).
+    weekends the baseline compares (the channel's time zone); ``gaps`` the spans nothing
+    was counted in (a watch paused), left out of the baseline.
     """
     config = config or SpikeConfig()
     start = _utc(current.start)
@@ -202,7 +220,7 @@ def detect_spike(
         hours=config.cooldown_hours
     ):
         return None
-    decision = assess_hour(history, current, config, since=since, zone=zone)
+    decision = assess_hour(history, current, config, since=since, zone=zone, gaps=gaps)
     return decision if decision is not None and decision.is_spike else None
 
 
@@ -213,6 +231,7 @@ def assess_hour(
     *,
     since: datetime | None = None,
     zone: tzinfo = UTC,
+    gaps: Sequence[tuple[datetime, datetime]] = (),
 ) -> SpikeDecision | None:
     """``current``'s figures against its usual level, spike or not (see ``is_spike``);
     None while the history is too short to tell. Arguments as ``detect_spike``'s."""
@@ -232,7 +251,7 @@ def assess_hour(
             total, negative = days.get(day, (0, 0))
             days[day] = (total + bucket.total, negative + bucket.negative)
     first = _hour_index(since) if since is not None else min(counts, default=current_index)
-    sample = _comparable_counts(counts, current_index, first, config, zone)
+    sample = _comparable_counts(counts, current_index, first, config, zone, gaps)
     covered_days = len(sample) / (2 * config.neighbour_hours + 1)
     if covered_days < config.min_history_days * (
             2 / 7 if _local_kind(current_index, zone)[1] else 5 / 7):

@@ -58,7 +58,15 @@ from bot.services.reporting.periods import zone_or_default
 from bot.services.watch_links import in_watches
 from storage.db import transaction
 from storage.mention_listing import authors_with_keys
-from storage.models import Author, Mention, OutboxMessage, OutboxStatus, Watch, Workspace
+from storage.models import (
+    AuditEvent,
+    Author,
+    Mention,
+    OutboxMessage,
+    OutboxStatus,
+    Watch,
+    Workspace,
+)
 from storage.models_competitors import WATCH_COMPETITOR
 from storage.models_reporting import DigestSchedule
 from storage.models_spikes import Spike, SpikeEvent
@@ -111,6 +119,38 @@ def counting_start(session: Session, watch: Watch, earliest: datetime) -> dateti
     return max(earliest, min(moments, default=earliest))
 
 
+def paused_spans(session: Session, watch: Watch, earliest: datetime, now: datetime
+                 ) -> list[tuple[datetime, datetime]]:
+    """The spans since ``earliest`` the watch was paused (its ``watch.paused`` and
+    ``watch.resumed`` audit events): nothing was polled then, so those hours are unknown,
+    not calm. A resume with no pause since ``earliest`` ends a pause begun before it; a
+    pause with no resume yet lasts until ``now``."""
+    events = session.execute(
+        select(AuditEvent.action, AuditEvent.created_at, AuditEvent.detail)
+        .where(AuditEvent.workspace_id == watch.workspace_id,
+               AuditEvent.created_at >= earliest,
+               AuditEvent.action.in_(("watch.paused", "watch.resumed")))
+        .order_by(AuditEvent.created_at, AuditEvent.id)).all()
+    spans: list[tuple[datetime, datetime]] = []
+    paused_at: datetime | None = None
+    first = True
+    for action, at, detail in events:
+        if (detail or {}).get("watch") != watch.name:
+            continue
+        at = _aware(at, now)
+        if action == "watch.paused":
+            paused_at = at if paused_at is None else paused_at
+        else:
+            began = paused_at if paused_at is not None else earliest if first else None
+            if began is not None:
+                spans.append((began, at))
+            paused_at = None
+        first = False
+    if paused_at is not None:
+        spans.append((paused_at, now))
+    return spans
+
+
 def _aware(moment: datetime, like: datetime) -> datetime:
     """``moment`` with ``like``'s zone when the database returned it naive (SQLite, UTC)."""
     return moment.replace(tzinfo=like.tzinfo) if moment.tzinfo is None else moment
@@ -136,6 +176,7 @@ class _WatchCounts:
     since: datetime
     by_start: dict[datetime, HourBucket]
     zone: tzinfo = UTC
+    gaps: tuple[tuple[datetime, datetime], ...] = ()
 
     def bucket(self, start: datetime) -> HourBucket:
         """The hour starting at ``start`` (zero when nothing was published in it)."""
@@ -343,7 +384,7 @@ def _end(session: Session, event: SpikeEvent, counts: list[_WatchCounts], hour: 
     for state in counts:
         if state.watch.name in names:
             figures = assess_hour(state.history(hour), state.bucket(hour), config,
-                                  since=state.since, zone=state.zone)
+                                  since=state.since, zone=state.zone, gaps=state.gaps)
             if figures is not None:
                 calm.append(_figures(state.watch.name, figures))
     if spikes:
@@ -381,7 +422,7 @@ def _update_recorded(session: Session, state: _WatchCounts, hours: tuple[datetim
         if (current.total, current.negative) == (spike.total, spike.negative):
             continue
         decision = detect_spike(state.history(start), current, config, since=state.since,
-                                zone=state.zone)
+                                zone=state.zone, gaps=state.gaps)
         spike.total, spike.negative = current.total, current.negative
         spike.negative_share = current.negative / current.total if current.total else 0.0
         if decision is not None:
@@ -405,7 +446,8 @@ def _check(session: Session, watches: list[Watch], now: datetime,
     for watch in watches:
         buckets = hourly_buckets(session, watch.id, earliest, current_hour + timedelta(hours=1))
         state = _WatchCounts(watch, counting_start(session, watch, earliest),
-                             {b.start: b for b in buckets}, zone)
+                             {b.start: b for b in buckets}, zone,
+                             tuple(paused_spans(session, watch, earliest, now)))
         _update_recorded(session, state, hours, config)
         counts.append(state)
     recorded = set(session.execute(select(Spike.watch_id, Spike.hour_start).where(
@@ -416,7 +458,7 @@ def _check(session: Session, watches: list[Watch], now: datetime,
             if any(w == state.watch.id and _utc(h) == start for w, h in recorded):
                 continue
             decision = detect_spike(state.history(start), state.bucket(start), config,
-                                    since=state.since, zone=state.zone)
+                                    since=state.since, zone=state.zone, gaps=state.gaps)
             if decision is not None:
                 found.append((state.watch, decision))
     event = session.scalars(select(SpikeEvent).where(
