@@ -260,12 +260,26 @@ def run_due_digests(sessions: sessionmaker[Session], *, now: datetime, default_t
     return outcomes
 
 
+def _built_at(session: Session, config: DigestChannel, start: datetime) -> datetime | None:
+    """When the channel's digest ending at ``start`` was built (its run's ``created_at``),
+    if that is where this one starts: what it could not count was found after."""
+    row = session.execute(
+        select(DigestRun.window_end, DigestRun.created_at)
+        .where(DigestRun.workspace_id == config.workspace_id,
+               DigestRun.channel_id == config.channel_id)
+        .order_by(DigestRun.window_end.desc(), DigestRun.id.desc()).limit(1)).first()
+    if row is None or as_utc(row.window_end) != start:
+        return None
+    return as_utc(row.created_at)
+
+
 def _run_one(sessions: sessionmaker[Session], config: DigestChannel, local_date: date,
              start: datetime, scheduled: datetime, now: datetime, chart: bool
              ) -> DigestOutcome:
     with sessions() as session:
         report = build_digest_report(session, config, start=start, end=scheduled, now=now,
-                                     cached_days=_cached_days(session, config))
+                                     cached_days=_cached_days(session, config),
+                                     found_after=_built_at(session, config, start))
     post = not (report.empty and config.skip_empty)
     figure = digest_chart(report, config.language) if post and chart and not report.empty \
         else None
@@ -277,7 +291,7 @@ def _run_one(sessions: sessionmaker[Session], config: DigestChannel, local_date:
                 workspace_id=config.workspace_id, channel_id=config.channel_id,
                 local_date=local_date, scheduled_for=scheduled, window_start=report.window_start,
                 window_end=report.window_end, mention_count=report.total.current, posted=post,
-                series=series))
+                series=series, created_at=now))
             session.flush()
             if post:
                 _enqueue(session, config.workspace_id, config.channel_id, report,

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, func, literal, literal_column, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from bot.analysis.topics import TOPICS
@@ -156,8 +156,19 @@ class _DayCounts:
     """Per watch, its waited mentions (stored) that another of the scope's alerts covers."""
 
 
+def _found_late(workspace_id: int, previous_start: datetime, start: datetime,
+                found_after: datetime) -> ColumnElement[bool]:
+    """The links (``mention_watches``) of the mentions published in [previous_start, start)
+    that Vigie found after ``found_after``, when the digest of that period was built: no
+    digest showed them (read by ``Mention``'s (workspace_id, created_at) index)."""
+    return MentionWatch.mention_id.in_(select(Mention.id).where(
+        Mention.workspace_id == workspace_id, Mention.created_at > found_after,
+        Mention.published_at >= previous_start, Mention.published_at < start))
+
+
 def _day_pass(session: Session, scope: Scope, counted: Scope, thresholds: dict[int, int],
-              previous_start: datetime, start: datetime, end: datetime) -> _DayCounts:
+              previous_start: datetime, start: datetime, end: datetime,
+              found_after: datetime | None = None) -> _DayCounts:
     # Volumes of both days (``counted``: the brand's part of the scope) and what waited,
     # from the hourly counts; the answered figures through their partial indexes: nothing
     # here reads every mention of the day.
@@ -169,7 +180,32 @@ def _day_pass(session: Session, scope: Scope, counted: Scope, thresholds: dict[i
             out.totals[slot] += count
             out.networks.setdefault(network, [0, 0])[slot] += count
             out.sentiments[label][slot] += count
+    if found_after is not None:
+        # Found after the previous digest was built: counted here, not in the period
+        # before, so each mention is in one digest's figures and the "day before" is what
+        # that digest said.
+        for network, label, count in session.execute(
+                select(Mention.network, Mention.sentiment_label, func.count())
+                .where(*counted.where(), Mention.created_at > found_after,
+                       Mention.published_at >= previous_start, Mention.published_at < start)
+                .group_by(Mention.network, Mention.sentiment_label)):
+            label = label if label in out.sentiments else UNKNOWN
+            for slot, sign in ((0, 1), (1, -1)):
+                out.totals[slot] += sign * count
+                out.networks.setdefault(network, [0, 0])[slot] += sign * count
+                out.sentiments[label][slot] += sign * count
     waited = waited_by_watch(session, scope.workspace_id, thresholds, start, end)
+    if found_after is not None and thresholds:
+        link = MentionWatch
+        threshold = case(thresholds, value=link.watch_id, else_=-1)
+        for watch_id, count in session.execute(
+                select(link.watch_id, func.count())
+                .where(link.workspace_id == scope.workspace_id,
+                       link.watch_id.in_(sorted(thresholds)), not_alerted_link(),
+                       link.priority < threshold,
+                       _found_late(scope.workspace_id, previous_start, start, found_after))
+                .group_by(link.watch_id)):
+            waited[watch_id] = waited.get(watch_id, 0) + int(count)
     out.alerted_here = _alerted_here_too(session, scope, thresholds, start, end)
     out.waited = {watch_id: count - len(out.alerted_here.get(watch_id, ()))
                   for watch_id, count in waited.items()}
@@ -311,7 +347,8 @@ _WAITED_ORDER = ((Mention.priority + literal_column("0")).desc(), Mention.id.des
 
 def _waited(session: Session, scope: Scope, watches: dict[int, tuple[str, int]],
             counts: dict[int, int], start: datetime, end: datetime,
-            alerted_here: dict[int, list[int]]) -> list[WaitedGroup]:
+            alerted_here: dict[int, list[int]],
+            late: ColumnElement[bool] | None = None) -> list[WaitedGroup]:
     groups = []
     floors = waiting_floors(session, scope.workspace_id,
                             {watch_id: watches[watch_id][1] for watch_id in counts},
@@ -322,8 +359,9 @@ def _waited(session: Session, scope: Scope, watches: dict[int, tuple[str, int]],
         floor = floors.get(watch_id)
         # What waited in this watch: its own links' priority and alert decision.
         link = MentionWatch
-        waited = [link.watch_id == watch_id, link.published_at >= start,
-                  link.published_at < end, not_alerted_link(), link.priority < threshold]
+        window = and_(link.published_at >= start, link.published_at < end)
+        waited = [link.watch_id == watch_id, window if late is None else or_(window, late),
+                  not_alerted_link(), link.priority < threshold]
         # Less what another of the channel's alerts covered (``_alerted_here_too``).
         covered = alerted_here.get(watch_id)
         if covered:
@@ -381,14 +419,18 @@ def complete_days(report_chart: list[DayCounts], config: DigestChannel, end: dat
 
 def build_digest_report(session: Session, config: DigestChannel, *, end: datetime,
                         now: datetime, cached_days: dict[str, list[int]] | None = None,
-                        start: datetime | None = None) -> DigestReport:
+                        start: datetime | None = None, found_after: datetime | None = None
+                        ) -> DigestReport:
     """The digest of ``config``'s channel for [``start``, ``end``), by default the local
     day ending at ``end``; open and overdue work is as of ``now``. Volumes, the chart, top
     priority and top authors count the brand's part of the channel's scope
     (``DigestChannel.volume_scope``); open work, answers and what waited, the whole scope.
     Volumes compare with the previous local day, or, for a window that is not a day (a
     daily run catching up: ``bot.services.reporting.digest``), the period as long just
-    before it."""
+    before it. ``found_after``: when the digest ending at ``start`` was built; the mentions
+    of the period before found after it (a post of 08:55 found at 09:05, after the 09:00
+    digest) are in no digest yet: they count in this one's volumes and what waited, and
+    leave the period before's figures, which stay those that digest showed."""
     scope, counted = config.scope, config.volume_scope
     day_start, end = day_window(end, config.tz)
     start = day_start if start is None else start.astimezone(UTC)
@@ -399,7 +441,9 @@ def build_digest_report(session: Session, config: DigestChannel, *, end: datetim
     watches = _watches(session, scope, start, end)
     counts = _day_pass(session, scope, counted,
                        {wid: th for wid, (_n, th) in watches.items()}, previous_start, start,
-                       end)
+                       end, found_after)
+    late = None if found_after is None else _found_late(
+        scope.workspace_id, previous_start, start, found_after)
     total, by_network, by_sentiment = _volume(counts)
     open_work_now = _open(session, scope, now, start, end)
     top = _top_priority(session, counted, start, end) if total.current else []
@@ -415,7 +459,7 @@ def build_digest_report(session: Session, config: DigestChannel, *, end: datetim
         if total.current else [],
         top_priority=top,
         waited=_waited(session, scope, watches, counts.waited, start, end,
-                       counts.alerted_here),
+                       counts.alerted_here, late),
         chart=chart_series(session, config, end, cached_days),
         spikes=day_spikes(session, scope, start, end),
         share_of_voice=_share_of_voice(session, scope, previous_start, start, end),
