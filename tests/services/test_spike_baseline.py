@@ -19,7 +19,11 @@ from bot.services.spikes import run_spike_checks
 from bot.services.watches import do_set_watch_paused
 from storage.db import transaction
 from storage.models import AuditEvent, Author, Mention, OutboxMessage, Watch, Workspace
+from storage.models_cases import QuietMention
 from storage.models_spikes import Spike
+from tests.harness.slack_standin import SlackStandIn
+from tests.services.test_outbox import Clock, sender_for
+from tests.services.test_spike_events import H0, burst, setup
 
 CHANNEL = "C0SOCIAL01"
 HOUR = timedelta(hours=1)
@@ -59,6 +63,10 @@ def office_hours(zone: ZoneInfo, first: int, last: int) -> Callable[[datetime], 
         local = moment.astimezone(zone)
         return 20 if local.weekday() < 5 and first <= local.hour < last else 1
     return rate
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def spikes(sessions: sessionmaker[Session]) -> list[Spike]:
@@ -154,3 +162,36 @@ def test_a_resumed_watchs_paused_days_are_no_calm_hours(
             published_at=resume + HOUR + timedelta(seconds=i)) for i in range(60)])
     run_spike_checks(sessions, resume + HOUR + timedelta(minutes=50))
     assert [(s.total, s.baseline) for s in spikes(sessions)] == [(60, 12.0)]
+
+
+def test_a_burst_stored_two_hours_late_is_a_spike_once(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn
+) -> None:
+    """300 angry posts published at 14:00 reach Vigie at 16:10 (a source in backoff): the
+    checks looked at 16:00 and 15:00 only, and never found them. Now one alert, whatever
+    the number of checks after."""
+    ids = setup(sessions, workspace_id)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    burst(sessions, workspace_id, ids, 300, H0, "late")
+    for minutes in range(130, 130 + 8 * 60, 10):
+        run_spike_checks(sessions, H0 + timedelta(minutes=minutes))
+        sender.flush()
+        clock.sleep(600)
+    assert [(_utc(s.hour_start), s.total) for s in spikes(sessions)] == [(H0, 300)]
+    posted = slack_standin.calls("chat.postMessage", ok=True)
+    assert len([call for call in posted if not call.args.get("thread_ts")]) == 1
+
+
+def test_a_late_backfill_stays_quiet(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """The same posts stored quietly (a resumed source's history) alert nobody."""
+    ids = setup(sessions, workspace_id)
+    burst(sessions, workspace_id, ids, 300, H0, "late")
+    with transaction(sessions) as session:
+        session.execute(insert(QuietMention), [
+            {"mention_id": mention_id, "reason": "backfill"} for mention_id in
+            session.scalars(select(Mention.id).where(Mention.external_id.startswith("late")))])
+    for minutes in range(130, 130 + 3 * 60, 10):
+        run_spike_checks(sessions, H0 + timedelta(minutes=minutes))
+    assert spikes(sessions) == [] and alerts(sessions) == []
