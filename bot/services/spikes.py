@@ -1,6 +1,7 @@
 """Bad-buzz detection: hourly counts from SQL, the detector, and the alerts.
 
-Each check looks at the last complete hour and the current one of a channel's watches,
+Each check looks at the last complete hour and the current one of a channel's watches
+(and the ``LATE_HOURS`` before, for posts stored late, their quiet backfill left out),
 against each watch's history since it began counting (its creation or first stored
 mention); a spike is recorded once per watch and hour (unique key), and brought up to its
 hour's count by the next checks. The spikes of a channel's watches make one event while
@@ -67,6 +68,7 @@ from storage.models import (
     Watch,
     Workspace,
 )
+from storage.models_cases import QuietMention
 from storage.models_competitors import WATCH_COMPETITOR
 from storage.models_reporting import DigestSchedule
 from storage.models_spikes import Spike, SpikeEvent
@@ -76,6 +78,9 @@ from storage.time_buckets import hour_start
 log = logging.getLogger(__name__)
 
 SAMPLE_LIMIT = 500
+LATE_HOURS = 6
+"""Complete hours before the previous one each check still looks at: a spike whose posts
+are stored late (a source rate-limited or in backoff for a while) is found when they come."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +107,25 @@ def hourly_buckets(session: Session, watch_id: int, since: datetime, until: date
         moment = moment.replace(tzinfo=until.tzinfo) if moment.tzinfo is None else moment
         buckets.append(HourBucket(moment, int(total), int(negative or 0)))
     return buckets
+
+
+def quiet_by_hour(session: Session, watch_id: int, since: datetime, until: datetime
+                  ) -> dict[datetime, int]:
+    """Per hour, the watch's mentions published in [since, until) that were stored quietly
+    (a backfill's history, ``bot.services.backfill``): they never alert, a spike either."""
+    link = MentionWatch
+    hour = hour_start(session, link.published_at)
+    rows = session.execute(
+        select(hour, func.count())
+        .join(QuietMention, QuietMention.mention_id == link.mention_id)
+        .where(link.watch_id == watch_id, link.published_at >= since,
+               link.published_at < until)
+        .group_by(hour)).all()
+    out = {}
+    for start, count in rows:
+        moment = start if isinstance(start, datetime) else datetime.fromisoformat(str(start))
+        out[_aware(moment, until)] = int(count)
+    return out
 
 
 def counting_start(session: Session, watch: Watch, earliest: datetime) -> datetime:
@@ -177,10 +201,21 @@ class _WatchCounts:
     by_start: dict[datetime, HourBucket]
     zone: tzinfo = UTC
     gaps: tuple[tuple[datetime, datetime], ...] = ()
+    quiet: dict[datetime, int] | None = None
 
     def bucket(self, start: datetime) -> HourBucket:
         """The hour starting at ``start`` (zero when nothing was published in it)."""
         return self.by_start.get(start, HourBucket(start, 0, 0))
+
+    def loud(self, start: datetime) -> HourBucket:
+        """The hour starting at ``start`` without its quietly stored mentions (``quiet``):
+        the figures a late hour is judged on, so a backfill's history never alerts."""
+        bucket = self.bucket(start)
+        quiet = (self.quiet or {}).get(start, 0)
+        if not quiet:
+            return bucket
+        total = max(bucket.total - quiet, 0)
+        return HourBucket(start, total, min(bucket.negative, total))
 
     def history(self, start: datetime) -> list[HourBucket]:
         """The hours before ``start``."""
@@ -438,7 +473,8 @@ def _check(session: Session, watches: list[Watch], now: datetime,
         return []
     current_hour = _utc(now).replace(minute=0, second=0, microsecond=0)
     previous_hour = current_hour - timedelta(hours=1)
-    hours = (previous_hour, current_hour)
+    late = tuple(previous_hour - k * timedelta(hours=1) for k in range(LATE_HOURS, 0, -1))
+    hours = (*late, previous_hour, current_hour)
     earliest = current_hour - timedelta(days=config.history_days + 1)
     workspace = session.get(Workspace, watches[0].workspace_id)
     zone = baseline_zone(session, workspace, watches[0].channel_id)
@@ -447,7 +483,8 @@ def _check(session: Session, watches: list[Watch], now: datetime,
         buckets = hourly_buckets(session, watch.id, earliest, current_hour + timedelta(hours=1))
         state = _WatchCounts(watch, counting_start(session, watch, earliest),
                              {b.start: b for b in buckets}, zone,
-                             tuple(paused_spans(session, watch, earliest, now)))
+                             tuple(paused_spans(session, watch, earliest, now)),
+                             quiet_by_hour(session, watch.id, late[0], previous_hour))
         _update_recorded(session, state, hours, config)
         counts.append(state)
     recorded = set(session.execute(select(Spike.watch_id, Spike.hour_start).where(
@@ -457,7 +494,10 @@ def _check(session: Session, watches: list[Watch], now: datetime,
         for start in hours:
             if any(w == state.watch.id and _utc(h) == start for w, h in recorded):
                 continue
-            decision = detect_spike(state.history(start), state.bucket(start), config,
+            # An hour before the previous one is complete since the last checks: it is
+            # looked at again for posts stored since (late), its quiet ones left out.
+            current = state.loud(start) if start < previous_hour else state.bucket(start)
+            decision = detect_spike(state.history(start), current, config,
                                     since=state.since, zone=state.zone, gaps=state.gaps)
             if decision is not None:
                 found.append((state.watch, decision))
