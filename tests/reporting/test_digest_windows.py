@@ -12,12 +12,14 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.messages.stored import spec_payload
 from bot.services.actors import CLI
-from bot.services.reporting.digest import POSTED, run_due_digests
+from bot.services.reporting.digest import POSTED, digest_spec, run_due_digests
 from bot.services.reporting.digest_sections import build_digest_report
 from bot.services.reporting.periods import next_at
 from bot.services.reporting.schedule import channel_config, do_set_digest_time
 from bot.services.workspace_settings import do_set_setting
+from bot.slack.render import render_payload
 from storage.db import transaction
 from storage.models import Workspace
 from storage.models_reporting import DigestRun, DigestSchedule
@@ -270,6 +272,12 @@ def test_a_catch_up_window_compares_with_the_period_as_long_before(
     assert (folded.window_start, folded.window_end) == (start, end)
     assert folded.total.current
     assert folded.total.previous == before.total.current == 4
+    # And it says so: not "the day before" but the 48 hours before.
+    english, _ = render_payload(spec_payload(digest_spec(folded, "en")))
+    french, _ = render_payload(spec_payload(digest_spec(folded, "fr")))
+    assert "vs 4 in the 48 hours before" in english and "day before" not in english
+    assert "par rapport aux 4 des 48 heures précédentes" in french
+    assert "de la veille" not in french
 
 
 @pytest.mark.parametrize(
