@@ -280,9 +280,17 @@ def mention_line(line: DigestMention, language: str, *, show_status: bool = Fals
     return f"• {t(language, 'punct.labelled', label=head, value=body)}{story}{status}"
 
 
+def _volume_line(report: DigestView, language: str) -> str:
+    # A window that is not one local day (23 to 25 hours: a daily run catching up after a
+    # host down) is compared with the period as long before it: say so, not "the day before".
+    hours = round((report.window_end - report.window_start).total_seconds() / 3600)
+    key = "digest.volume" if 23 <= hours <= 25 else "digest.volume_period"
+    return t(language, key, total=report.total.current, delta=signed(report.total.delta),
+             previous=report.total.previous, hours=hours)
+
+
 def _volume(report: DigestView, language: str) -> str:
-    lines = [t(language, "digest.volume", total=report.total.current,
-               delta=signed(report.total.delta), previous=report.total.previous)]
+    lines = [_volume_line(report, language)]
     lines.append("  ".join(
         f"{SENTIMENT_EMOJI.get(key, '')} {t(language, f'report.sentiment_{key}')} "
         f"{change.current} ({signed(change.delta)})" for key, change in report.by_sentiment))
@@ -521,9 +529,8 @@ def _digest(report: DigestView, language: str, cut: _Cut
         blocks += _waited(report, language, cut)
     if cut.definitions:
         blocks.append(context(t(language, "report.definitions")))
-    fallback = t(language, "punct.labelled", label=title, value=t(
-        language, "digest.volume", total=report.total.current,
-        delta=signed(report.total.delta), previous=report.total.previous))
+    fallback = t(language, "punct.labelled", label=title,
+                 value=_volume_line(report, language))
     return fallback, blocks
 
 
