@@ -152,7 +152,7 @@ def paused_spans(session: Session, watch: Watch, earliest: datetime, now: dateti
     events = session.execute(
         select(AuditEvent.action, AuditEvent.created_at, AuditEvent.detail)
         .where(AuditEvent.workspace_id == watch.workspace_id,
-               AuditEvent.created_at >= earliest,
+               AuditEvent.created_at >= earliest, AuditEvent.created_at <= now,
                AuditEvent.action.in_(("watch.paused", "watch.resumed")))
         .order_by(AuditEvent.created_at, AuditEvent.id)).all()
     spans: list[tuple[datetime, datetime]] = []
