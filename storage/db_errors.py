@@ -14,7 +14,14 @@ from __future__ import annotations
 import sqlite3
 
 from sqlalchemy import text
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session
 
 TRANSIENT_SQLSTATES = frozenset({
@@ -67,8 +74,13 @@ _TRANSIENT_SQLITE_MESSAGES = ("database is locked", "database table is locked",
 
 
 def is_transient(error: BaseException) -> bool:
-    """Whether ``error`` (a DBAPIError, or the driver's error itself) failed for a passing
-    reason, so that the same statements may succeed at the next try (see the module)."""
+    """Whether ``error`` (a DBAPIError, the driver's error itself, or SQLAlchemy's pool
+    failing to hand out a connection) failed for a passing reason, so that the same
+    statements may succeed at the next try (see the module). A server refusing
+    connections is one: the driver's OperationalError then carries no SQLSTATE (the
+    server never answered), as a connection lost mid-statement."""
+    if isinstance(error, DisconnectionError | PoolTimeoutError):
+        return True
     cause: BaseException | None = error
     if isinstance(error, DBAPIError):
         if error.connection_invalidated:
@@ -77,6 +89,11 @@ def is_transient(error: BaseException) -> bool:
     code = getattr(cause, "sqlstate", None)
     if isinstance(code, str):
         return code in TRANSIENT_SQLSTATES or code[:2] in TRANSIENT_SQLSTATE_CLASSES
+    if (isinstance(error, OperationalError) and not isinstance(cause, sqlite3.Error)
+            and hasattr(cause, "sqlstate")):
+        # psycopg's: no SQLSTATE means no answer from the server (a refused or lost
+        # connection, a connect timeout).
+        return True
     if isinstance(cause, sqlite3.Error):
         primary = getattr(cause, "sqlite_errorcode", None)
         if isinstance(primary, int):
@@ -84,6 +101,13 @@ def is_transient(error: BaseException) -> bool:
         message = str(cause).lower()
         return any(text in message for text in _TRANSIENT_SQLITE_MESSAGES)
     return False
+
+
+def error_kind(error: BaseException) -> str:
+    """The name of ``error``'s type, the driver's for a DBAPIError (``OperationalError``,
+    ``LockNotAvailable``): what a log line or a source's health names, never its message
+    (which may quote the statement's values)."""
+    return type(error.orig if isinstance(error, DBAPIError) else error).__name__
 
 
 def is_size_bound(error: BaseException) -> bool:

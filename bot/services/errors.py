@@ -140,3 +140,17 @@ class Forbidden(ServiceError):
 class NeedsOverride(ServiceError):
     """Nothing was approved: the draft is high-risk and approving it needs a written reason
     (the Approve button then opens the reason modal)."""
+
+
+def database_unavailable(error: BaseException) -> str | None:
+    """The type of the database's error (``OperationalError``) when ``error`` is the
+    database failing for a passing reason (refusing connections, a lost connection, a
+    lock or statement timeout, a busy SQLite file: ``storage.db_errors``), else None: the
+    user is then told to try again, not that Vigie broke."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from storage.db_errors import error_kind, is_transient
+
+    if isinstance(error, SQLAlchemyError) and is_transient(error):
+        return error_kind(error)
+    return None

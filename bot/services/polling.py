@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.net.errors import SourceError, SourceRateLimited
@@ -47,7 +47,7 @@ from bot.sources.base import FetchResult
 from bot.sources.registry import POLLABLE_KINDS, get_source, parse_config
 from storage.claims import QueryT, skip_locked
 from storage.db import integer_ids, transaction
-from storage.db_errors import is_transient
+from storage.db_errors import error_kind, is_transient
 from storage.models import SourceRow, Watch, Workspace, utcnow
 from storage.search_index import index_pending
 
@@ -298,7 +298,7 @@ def record_failure(session: Session, source_id: int, error: BaseException, now: 
     so for longer than ``BUSY_GRACE`` (``busy_since``) and it has stored none for three
     intervals: then it counts as any failure."""
     row = session.get(SourceRow, source_id)
-    busy = isinstance(error, DBAPIError) and is_transient(error)
+    busy = isinstance(error, SQLAlchemyError) and is_transient(error)
     since = busy_since(row, now) if busy and row is not None else now
     # The database has not stored its polls for so long: whatever the error says, it does
     # not pass. Measured from the first such failure: one blip after a long pause (or a
@@ -306,7 +306,7 @@ def record_failure(session: Session, source_id: int, error: BaseException, now: 
     counted = not busy or (row is not None and since < now - BUSY_GRACE
                            and _stored_last(row) < now - max(
                                BUSY_GRACE, timedelta(seconds=3 * row.interval_seconds)))
-    kind = type(error.orig if isinstance(error, DBAPIError) else error).__name__
+    kind = error_kind(error)
     message = str(error) if isinstance(error, SourceError) else (
         f"the database could not store this poll ({kind}: a lock, a timeout or a lost "
         "connection); nothing was lost: the same posts are fetched again at the next poll"

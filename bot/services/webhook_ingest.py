@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.net.errors import SourceAuthError, SourceConfigError
@@ -26,7 +26,7 @@ from bot.sources.webhook import (
     verify_signature,
 )
 from storage.db import transaction
-from storage.db_errors import is_transient
+from storage.db_errors import error_kind, is_transient
 from storage.models import Mention, SourceRow, Watch, utcnow
 from storage.search_index import index_pending
 
@@ -161,10 +161,10 @@ def do_ingest_webhook(
     try:
         return _ingest_webhook(sessions, source_id, body, signature=signature,
                                timestamp=timestamp, give_up=give_up)
-    except DBAPIError as err:
+    except SQLAlchemyError as err:
         if not is_transient(err):
             raise
-        kind = type(err.orig).__name__
+        kind = error_kind(err)
         log.warning("webhook source %s: the database could not store the push (%s); "
                     "the sender is asked to retry", source_id, kind)
         if give_up.signed:  # not a stranger's request, which must not touch a health
@@ -203,11 +203,11 @@ def _record_busy(sessions: sessionmaker[Session], source_id: int, kind: str,
             row.last_error_reasons = [["database_busy_push",
                                        {"type": kind, "since": since.isoformat()}]]
             row.last_error_at = now
-    except DBAPIError as err:
+    except SQLAlchemyError as err:
         if not is_transient(err):
             raise
         log.warning("webhook source %s: could not record the failed push either (%s)",
-                    source_id, type(err.orig).__name__)
+                    source_id, error_kind(err))
 
 
 def _ingest_webhook(
