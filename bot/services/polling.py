@@ -123,10 +123,11 @@ class TickReport:
 
     @property
     def totals(self) -> IngestReport:
-        """All ingest counts added up."""
+        """All ingest counts added up; a failed source stored nothing and counts none."""
         total = IngestReport()
         for outcome in self.outcomes:
-            total.add(outcome.report)
+            if not outcome.error:
+                total.add(outcome.report)
         return total
 
 
@@ -675,6 +676,8 @@ def _poll(sessions: sessionmaker[Session], fetches: _Fetches, budget: float,
             store(sessions, source, _fetched(future, budget, outcome), now, outcome,
                   backfill_hours)
         except Exception as err:
+            # Its transaction rolled back: whatever its ingest counted was not stored.
+            outcome.report = IngestReport()
             if not isinstance(err, SourceError):
                 log.exception("polling source %s (%s) failed", source.id, source.kind)
             if dry_run:
