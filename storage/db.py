@@ -114,8 +114,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     SQLite gets WAL, foreign keys, a busy timeout and transactions that begin at their
     first statement (savepoints included); PostgreSQL gets pre-ping so a restarted server
     does not break long-running workers, and bounded connects (``POSTGRES_CONNECT_ARGS``).
+    Both keep a failed statement's parameters out of its error (``hide_parameters``).
     """
     parsed = make_url(url)
+    # A failed statement's values (a post's text, an author's name: personal data) stay
+    # out of its error message, and so out of every log and traceback.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(
             url,

@@ -678,7 +678,12 @@ def _poll(sessions: sessionmaker[Session], fetches: _Fetches, budget: float,
         except Exception as err:
             # Its transaction rolled back: whatever its ingest counted was not stored.
             outcome.report = IngestReport()
-            if not isinstance(err, SourceError):
+            if isinstance(err, SQLAlchemyError) and is_transient(err):
+                # A passing failure is no bug: one line, no traceback.
+                log.warning("polling source %s (%s): the database could not store this "
+                            "poll (%s); it is fetched again at the next one", source.id,
+                            source.kind, error_kind(err))
+            elif not isinstance(err, SourceError):
                 log.exception("polling source %s (%s) failed", source.id, source.kind)
             if dry_run:
                 outcome.error = redact(str(err) if isinstance(err, SourceError)

@@ -98,3 +98,26 @@ def test_a_poll_rolled_back_counts_nothing_stored(
         polled.stdout + polled.stderr)
     assert "[1/1] #1 rss (acme): FAILED" in polled.stdout
 
+
+def test_a_poll_the_database_failed_logs_no_statement_values(
+    fresh_url: str, tmp_path: Path, httpserver: HTTPServer,
+) -> None:
+    """The failure is logged without the failed statement's values (personal data); a
+    lost connection (PostgreSQL) is one warning line, not a traceback."""
+    httpserver.expect_request("/feed").respond_with_data(
+        _feed(), content_type="application/rss+xml")
+    env = {"VIGIE_DATABASE_URL": fresh_url, "VIGIE_BACKFILL_HOURS": "0"}
+    assert vigie(tmp_path, "watch", "add", "acme", "--query", "acme", "--channel",
+                 "C0123ABCD", **env).returncode == 0
+    assert vigie(tmp_path, "source", "add", "rss", "--watch", "acme", "--url",
+                 httpserver.url_for("/feed"), **env).returncode == 0
+    _fail_the_success_write(fresh_url)
+
+    polled = vigie(tmp_path, "poll", "--once", **env)
+    logged = polled.stderr
+    assert "polling source 1 (rss)" in logged, polled.stdout + logged
+    assert "[parameters:" not in logged and "https://f.example/p/" not in logged, logged
+    if fresh_url.startswith("postgresql"):
+        assert "Traceback" not in logged, logged
+        assert ("polling source 1 (rss): the database could not store this poll "
+                "(AdminShutdown)") in logged
