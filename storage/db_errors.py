@@ -103,6 +103,19 @@ def is_transient(error: BaseException) -> bool:
     return False
 
 
+def is_sqlite_busy(error: BaseException) -> bool:
+    """Whether ``error`` is SQLite's file being locked by another connection (busy or
+    locked), which it waited for up to its busy timeout already."""
+    cause = error.orig if isinstance(error, DBAPIError) else error
+    if not isinstance(cause, sqlite3.Error):
+        return False
+    primary = getattr(cause, "sqlite_errorcode", None)
+    if isinstance(primary, int):
+        return primary & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    message = str(cause).lower()
+    return "database is locked" in message or "database table is locked" in message
+
+
 def error_kind(error: BaseException) -> str:
     """The name of ``error``'s type, the driver's for a DBAPIError (``OperationalError``,
     ``LockNotAvailable``): what a log line or a source's health names, never its message

@@ -26,7 +26,7 @@ from bot.sources.webhook import (
     verify_signature,
 )
 from storage.db import transaction
-from storage.db_errors import error_kind, is_transient
+from storage.db_errors import error_kind, is_sqlite_busy, is_transient
 from storage.models import Mention, SourceRow, Watch, utcnow
 from storage.search_index import index_pending
 
@@ -151,7 +151,8 @@ def do_ingest_webhook(
     a busy SQLite file: ``storage.db_errors``), nothing of the push is stored and the
     answer is 503 with ``Retry-After``, which senders retry; the retry stores it once. The
     source's health says so (not failing before its pushes have been refused so for
-    ``BUSY_GRACE``).
+    ``BUSY_GRACE``), except for a SQLite file another process holds locked: the answer
+    then comes after one busy timeout, not two.
 
     A post whose own insert exceeds a statement timeout would fail every retry: once it
     has for longer than ``BUSY_GRACE`` (remembered in the source's row), the push stores
@@ -167,7 +168,10 @@ def do_ingest_webhook(
         kind = error_kind(err)
         log.warning("webhook source %s: the database could not store the push (%s); "
                     "the sender is asked to retry", source_id, kind)
-        if give_up.signed:  # not a stranger's request, which must not touch a health
+        # Not a stranger's request, which must not touch a health. A SQLite file still
+        # locked would hold this write for a second busy timeout before the sender hears
+        # anything (which may then give up on its own): its health is left as it is.
+        if give_up.signed and not is_sqlite_busy(err):
             _record_busy(sessions, source_id, kind, give_up.asked)
         return WebhookResult(503, {"error": "the database is busy: nothing was stored, "
                                             "send the same request again later"},
