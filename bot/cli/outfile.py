@@ -37,13 +37,15 @@ def check_output_file(path: Path, option: str, *, input_file: Path | None = None
         _fail(f"cannot write {path}: {err.strerror or type(err).__name__}.")
 
 
-def write_atomically(path: Path, write: Callable[[IO[Any]], T], *, binary: bool = False) -> T:
+def write_atomically(path: Path, write: Callable[[IO[Any]], T], *, binary: bool = False,
+                     encoding: str = "utf-8") -> T:
     """Write with ``write`` into a temporary file beside ``path`` and put it in place only
-    when that succeeded: a failed write leaves an existing file as it was. Text is UTF-8,
-    its line ends as written. A file that cannot be written is one line and exit 2."""
+    when that succeeded: a failed write leaves an existing file as it was. Text is in
+    ``encoding`` (UTF-8; ``utf-8-sig`` starts it with a byte-order mark), its line ends
+    as written. A file that cannot be written is one line and exit 2."""
     try:
         handle = tempfile.NamedTemporaryFile(  # noqa: SIM115  (closed below, renamed on success)
-            "wb" if binary else "w", encoding=None if binary else "utf-8",
+            "wb" if binary else "w", encoding=None if binary else encoding,
             newline=None if binary else "", dir=path.parent, prefix=f".{path.name}.",
             suffix=".part", delete=False)
     except OSError as err:

@@ -132,9 +132,12 @@ def export(since: str, fmt: str, watch_name: str | None, text: str | None,
                                         fmt=fmt, now=runtime.clock(), watch=watch_name,
                                         text=text)
             else:
+                # A byte-order mark makes spreadsheet apps read a CSV file as UTF-8 (as
+                # `/cm export`'s); standard output, often a pipe, gets none.
                 count = write_atomically(output, lambda handle: export_mentions(
                     runtime.sessions, workspace.id, cast(TextIO, handle), since=since,
-                    fmt=fmt, now=runtime.clock(), watch=watch_name, text=text))
+                    fmt=fmt, now=runtime.clock(), watch=watch_name, text=text),
+                    encoding="utf-8-sig" if fmt == "csv" else "utf-8")
         except ServiceError as err:
             _fail(err)
             return

@@ -66,7 +66,7 @@ def test_a_failed_export_leaves_the_previous_file(tmp_path: Path) -> None:
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".prev.csv")] == []
     done = vigie(tmp_path, "export", "--since", "7d", "--output", str(previous))
     assert done.returncode == 0, done.stderr
-    assert previous.read_text(encoding="utf-8").startswith("id,")
+    assert previous.read_text(encoding="utf-8-sig").startswith("id,")
 
 
 def test_non_utf8_argument_is_one_clear_line(tmp_path: Path) -> None:

@@ -83,6 +83,24 @@ def test_export_csv_to_a_file_and_jsonl_to_stdout(env: dict[str, str], tmp_path:
     assert records[-1]["text"] == "=cmd|' /C calc'!A0"  # JSON is data, not a spreadsheet
 
 
+def test_export_csv_to_a_file_starts_with_a_byte_order_mark(env: dict[str, str],
+                                                           tmp_path: Path) -> None:
+    """As `/cm export`'s file: spreadsheet apps then read it as UTF-8 (accents, emoji).
+    Standard output (a pipe) and JSON Lines get none."""
+    target = tmp_path / "out.csv"
+    result = CliRunner().invoke(main, ["export", "--output", str(target)], env=env)
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes().startswith(b"\xef\xbb\xbfid,")
+    rows = list(csv.DictReader(target.open(encoding="utf-8-sig", newline="")))
+    assert len(rows) == 3 and rows[0]["id"]
+    printed = CliRunner().invoke(main, ["export"], env=env)
+    assert printed.exit_code == 0 and printed.output.startswith("id,"), printed.output
+    lines = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(main, ["export", "--format", "jsonl", "--output", str(lines)],
+                                env=env)
+    assert result.exit_code == 0 and lines.read_bytes().startswith(b"{"), result.output
+
+
 def test_export_errors_are_one_line(env: dict[str, str]) -> None:
     result = CliRunner().invoke(main, ["export", "--watch", "nope"], env=env)
     assert result.exit_code == 2
