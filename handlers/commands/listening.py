@@ -24,8 +24,11 @@ from handlers.commands.parsing import (
     SMART_QUOTES,
     channel_id_of,
     number_of,
+    setting_value,
+    setting_words,
     typed_text,
     unescape,
+    unquoted,
     url_of,
 )
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
@@ -279,15 +282,17 @@ SETTING = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 
 
 def _source_add(request: CommandRequest, runtime: Runtime) -> Reply:
-    if len(request.args) < 3:
+    words = setting_words(request.raw_args)
+    if len(words) < 3:
         return Reply(t(request.language, "admin.source_usage"))
-    kind, watch_name, *rest = request.args[1:]
+    kind, watch_name = (unquoted(word) for word in words[1:3])
     values: dict[str, object] = {}
-    for item in rest:
+    for word in words[3:]:
+        item = word if SETTING.match(word) else unquoted(word)  # "key=a b" quoted whole
         if SETTING.match(item):
             key, _, value = item.partition("=")
-            values[key] = (url_of(value) if key.endswith(sources_admin.URL_SUFFIXES)
-                           else unescape(value))
+            values[key] = (url_of(unquoted(value)) if key.endswith(sources_admin.URL_SUFFIXES)
+                           else setting_value(value))
         elif "url" not in values and (item.startswith("<") or "/" in item or ":" in item):
             # An address, even mistyped (htps://...): the service says what is wrong with it.
             values["url"] = url_of(item)

@@ -91,6 +91,72 @@ def split_args(text: str) -> list[str]:
         raise ArgumentError("help.bad_quotes") from None
 
 
+GROUP_QUOTES = {'"': '"', "“": '”"', "„": '“”"', "«": "»"}
+"""Double quotes as Slack clients type them (phones mix ``“`` and ``"``), and their closers."""
+VALUE_QUOTES = {**GROUP_QUOTES, "'": "'’", "‘": "’'"}
+"""An apostrophe opens a quoted span only where a setting's value starts (``query='…'``)."""
+STRAIGHTEN = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
+QUOTE_ESCAPE = re.compile(r"""\\(["“”„«»'‘’])""")
+
+
+def _span_end(text: str, i: int) -> int | None:
+    """Where the quoted span (or Slack entity ``<…>``) opening at ``text[i]`` closes, or
+    None when nothing opens there or it is never closed (the quote is then text). A
+    backslash before a quote keeps it from closing the span (``"\\"acme app\\" lang:en"``)."""
+    char = text[i]
+    closers = ">" if char == "<" else GROUP_QUOTES.get(char)
+    if closers is None and i > 0 and text[i - 1] == "=":
+        closers = VALUE_QUOTES.get(char)
+    if closers is None:
+        return None
+    j = i + 1
+    while j < len(text) and text[j] not in closers:
+        j += 2 if text[j] == "\\" and closers != ">" else 1
+    return j if j < len(text) else None
+
+
+def setting_words(raw_args: str) -> list[str]:
+    """``key=value`` arguments (`/cm source add`) as typed, quotes kept: cut at the
+    whitespace outside quoted spans (straight or curly double quotes, guillemets, and an
+    apostrophe that opens a value, ``query='"acme app" lang:en'``, so that "l'appli" stays
+    text) and outside Slack's ``<…>`` entities. ``setting_value`` reads each value."""
+    words: list[str] = []
+    start: int | None = None
+    i = 0
+    while i < len(raw_args):
+        if raw_args[i].isspace():
+            if start is not None:
+                words.append(raw_args[start:i])
+                start = None
+            i += 1
+            continue
+        if start is None:
+            start = i
+        end = _span_end(raw_args, i)
+        i = (end if end is not None else i) + 1
+    if start is not None:
+        words.append(raw_args[start:])
+    return words
+
+
+def unquoted(value: str) -> str:
+    """``value`` without the quotes around all of it (they only group words, as in a
+    shell: ``query="acme OR acmeapp"``), and a backslashed quote as the quote itself."""
+    if value[:1] in VALUE_QUOTES and _span_end("=" + value, 1) == len(value):
+        value = value[1:-1]
+    return QUOTE_ESCAPE.sub(r"\1", value)
+
+
+def setting_value(value: str) -> str:
+    """A setting's value (what follows ``key=`` in a ``setting_words`` argument) as the user
+    typed it: quotes around all of it removed (``unquoted``), quotes inside it kept, as the
+    network's phrase quotes (``query='"acme app" lang:en'``, ``query="“acme app” lang:en"``,
+    ``query="\\"acme app\\" lang:en"`` all send the phrase "acme app"): curly double quotes
+    and guillemets become straight ones, the only phrase quotes X and Reddit read. Slack's
+    escaping is undone (``typed_text``: ``#acme``, a link's typed text, ``&``)."""
+    return typed_text(unquoted(value).translate(STRAIGHTEN))
+
+
 def number_of(arg: str) -> int | None:
     """``arg`` as a number when it is 1 to 12 ASCII digits, else None (``str.isdigit`` also
     accepts "¹" and "①", which ``int`` then refuses)."""

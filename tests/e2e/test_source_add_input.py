@@ -203,3 +203,30 @@ def test_source_list_health_is_in_the_readers_language(vigie: VigieApp,
         in english, english
     assert "1 failure(s) in a row: Nothing found at this address on localhost (HTTP 404)" \
         in english
+
+
+@pytest.mark.parametrize(("typed", "sent"), [
+    ('query=\'"acme app" lang:en\'', '"acme app" lang:en'),
+    ('query="\\"acme app\\" lang:en"', '"acme app" lang:en'),
+    ('query="“acme app” lang:en"', '"acme app" lang:en'),
+    ("query=“«acme app» -is:retweet”", '"acme app" -is:retweet'),
+    ('query="acme app -is:retweet"', "acme app -is:retweet"),
+    ("query=l'appli", "l'appli"),
+    ('query="<#C0123ABCD|acme> OR url:<http://acme.com|acme.com>"', "#acme OR url:acme.com"),
+    ('query="acme &amp; co"', "acme & co"),
+])
+def test_an_x_query_reaches_x_as_typed(local_feeds: VigieApp, httpserver: HTTPServer,
+                                        typed: str, sent: str) -> None:
+    """Quotes around a setting's value group its words; quotes inside it are the phrase
+    quotes X reads (straightened), and Slack's markup comes back as typed (#acme, the
+    link's text)."""
+    vigie = local_feeds
+    httpserver.expect_request("/2/tweets/search/recent").respond_with_json(
+        {"meta": {"result_count": 0}})
+    admin(vigie, "watch add acme acme")
+    base = httpserver.url_for("").rstrip("/")
+    answer = admin(vigie, f"source add x acme {typed} bearer_token=T base_url={base}")
+    assert answer.startswith("Source #"), answer
+    source_id = answer.removeprefix("Source #").split(" ", 1)[0]
+    admin(vigie, f"source test {source_id}")
+    assert [request.args["query"] for request, _ in httpserver.log] == [sent]
