@@ -606,6 +606,7 @@ def _ingest(
     # A forgotten author's posts never come back (nor their words reach any analysis).
     fetched, report.forgotten = forgotten.drop_forgotten(session, workspace_id, fetched)
     fetched = cases.resolve_local_parents(session, workspace_id, fetched)
+    fetched = _known_edits(session, workspace_id, fetched)
     handles = cases.BrandHandles.load(session, workspace_id)
     # Nor the brand's answers to them (parents resolved first: a Mastodon reply names its
     # parent by a local id until then).
@@ -690,6 +691,37 @@ def _ingest(
         _queue_linked_alerts(session, watch, _alerting_links(session, linked), report,
                              channel_for)
     return report
+
+
+def _known_edits(session: Session, workspace_id: int, fetched: Sequence[FetchedMention]
+                 ) -> Sequence[FetchedMention]:
+    """``fetched`` with each edit of a stored post (an X post edited after a poll stored
+    it comes back under a new id, its earlier ids in ``extra["edited_from"]``) given the
+    stored post's id: it is that mention, never a second one nor its author writing
+    again. The stored mention takes the edited words (text and fingerprint)."""
+    earlier = {(item.network, old_id) for item in fetched
+               for old_id in item.extra.get("edited_from") or ()}
+    if not earlier:
+        return fetched
+    stored: dict[tuple[str, str], tuple[int, str]] = {}
+    for network, ids in _by_network(earlier).items():
+        rows = session.execute(select(Mention.external_id, Mention.id).where(
+            Mention.workspace_id == workspace_id, Mention.network == network,
+            one_of(session, Mention.external_id, ids))).all()
+        stored.update(((network, str(external_id)), (int(mention_id), str(external_id)))
+                      for external_id, mention_id in rows)
+    result: list[FetchedMention] = []
+    for item in fetched:
+        found = next((stored[key] for old_id in item.extra.get("edited_from") or ()
+                      if (key := (item.network, old_id)) in stored), None)
+        if found is None:
+            result.append(item)
+            continue
+        mention_id, external_id = found
+        session.execute(update(Mention).where(Mention.id == mention_id).values(
+            text=item.text[:MAX_TEXT], fingerprint=content_fingerprint(item.text)))
+        result.append(replace(item, external_id=external_id))
+    return result
 
 
 def _analysed(session: Session, watch: Watch, matched: Sequence[Matched],

@@ -162,8 +162,20 @@ def tweet_to_mention(
         parent_external_id=parent,
         engagement=engagement,
         links=_links(tweet),
-        extra=_conversation(tweet, users),
+        extra=_conversation(tweet, users) | _edit_history(tweet, tweet_id),
     )
+
+
+def _edit_history(tweet: dict[str, Any], tweet_id: str) -> dict[str, Any]:
+    """An edited post's earlier ids, oldest first, as ``extra["edited_from"]``.
+
+    Each edit of a post gets a new id and search returns the latest version; the default
+    field ``edit_history_tweet_ids`` lists every version's id, the original first
+    (https://docs.x.com/x-api/fundamentals/edit-posts): ingest knows the edit as the
+    post it stored under one of them."""
+    earlier = [found for value in as_list(tweet.get("edit_history_tweet_ids"))
+               if (found := as_id(value)) and found != tweet_id]
+    return {"edited_from": earlier} if earlier else {}
 
 
 def _retweet(tweet: dict[str, Any], original_id: str, users: dict[str, dict[str, Any]],

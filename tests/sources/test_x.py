@@ -143,6 +143,20 @@ def test_search_page_maps() -> None:
     assert french.author.followers == 68000000
 
 
+def test_an_edited_post_names_its_earlier_ids() -> None:
+    """Each edit has its own id; ``edit_history_tweet_ids`` lists them, the original first
+    (a default field). The edit keeps its id and url, the earlier ids go to ``extra``."""
+    post = {"id": "1780000000000000009", "text": "acme app crashes on login",
+            "created_at": "2024-04-15T10:00:05.000Z", "author_id": "42",
+            "edit_history_tweet_ids": ["1780000000000000001", "1780000000000000009"]}
+    never = post | {"id": "1780000000000000001", "edit_history_tweet_ids": [
+        "1780000000000000001"]}
+    (edited, original), _ = parse_search({"data": [post, never]})
+    assert edited.external_id == "1780000000000000009"
+    assert edited.extra["edited_from"] == ["1780000000000000001"]
+    assert "edited_from" not in original.extra
+
+
 def test_unknown_author_and_undetermined_language() -> None:
     (mention,), _ = parse_search(PAGE_2)
     assert mention.author.handle == "id:999"

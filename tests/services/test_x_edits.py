@@ -1,0 +1,62 @@
+"""An X post edited between two polls: X gives each edit a new id and search returns the
+latest version, with ``edit_history_tweet_ids`` naming every version, the original first
+(https://docs.x.com/x-api/fundamentals/edit-posts). Vigie keeps one mention, with the
+edited words, not a second mention (nor its author "writing again")."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pytest_httpserver import HTTPServer
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.net.http import HttpClient, HttpLimits
+from bot.services.ingest import do_ingest
+from bot.services.watches import get_watch_by_name
+from bot.sources.x import XConfig, XSource
+from storage.db import transaction
+from storage.models import Mention, OutboxMessage
+from tests.sources.paging_stand_ins import x_id
+
+
+def _post(post_id: str, text: str, history: list[str]) -> dict[str, Any]:
+    created = history[0]
+    when = datetime.fromtimestamp(((int(created) >> 22) + 1288834974657) / 1000, UTC)
+    return {"id": post_id, "text": text, "author_id": "42", "lang": "en",
+            "edit_history_tweet_ids": history,
+            "created_at": when.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+
+
+def test_an_edited_post_stays_one_mention_with_its_edited_words(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+        httpserver: HTTPServer) -> None:
+    now = datetime.now(UTC)
+    first, second, third = (x_id(now - timedelta(minutes=m)) for m in (20, 10, 5))
+    users = {"users": [{"id": "42", "username": "ana", "name": "Ana"}]}
+    versions = [(first, "@acme app crashes", [first]),
+                (second, "@acme app crashes on login", [first, second]),
+                (third, "@acme app crashes on login since 2.3", [first, second, third])]
+    http = HttpClient(limits=HttpLimits(read_timeout=5, total_timeout=10),
+                      sleep=lambda _s: None)
+    config = XConfig(query="acme", bearer_token="t",
+                     base_url=httpserver.url_for("").rstrip("/"))
+    cursor: dict[str, Any] = {}
+    reports = []
+    for post_id, text, history in versions:
+        httpserver.clear()
+        httpserver.expect_request("/2/tweets/search/recent").respond_with_json(
+            {"data": [_post(post_id, text, history)], "includes": users,
+             "meta": {"newest_id": post_id, "oldest_id": post_id, "result_count": 1}})
+        result = XSource().fetch(http, config, cursor)
+        cursor = result.cursor
+        with transaction(sessions) as session:
+            watch = get_watch_by_name(session, workspace_id, watch_name)
+            reports.append(do_ingest(session, watch, None, result.mentions, now=now))
+    assert [(r.stored, r.duplicates) for r in reports] == [(1, 0), (0, 1), (0, 1)]
+    with sessions() as session:
+        mentions = session.scalars(select(Mention)).all()
+        assert [(m.external_id, m.text) for m in mentions] == [
+            (first, "@acme app crashes on login since 2.3")]
+        assert len(session.scalars(select(OutboxMessage)).all()) == 1  # one card
