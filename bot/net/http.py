@@ -201,23 +201,38 @@ def _fmt_size(limit: int) -> str:
 
 
 def _server_message(body: bytes) -> tuple[str | None, str | None]:
-    """(short human message, error code) from a JSON error body, when there is one."""
+    """(short human message, error code) from a JSON error body, when there is one.
+
+    Besides the usual top-level fields, the first of an ``errors`` list (X's API v2 and
+    v1.1: ``{"errors": [{"message": ..., "code": 453}]}``) gives its message, more
+    precise than a generic ``detail`` beside it, and its code; a ``reason`` (X's
+    ``client-not-enrolled``) is a code too. A code from ``errors`` is shown with the
+    message. The message loses its final period: the reader's sentence adds one."""
     try:
         data = jsonlib.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None, None
     if not isinstance(data, dict):
         return None, None
-    code = data.get("error") if isinstance(data.get("error"), str) else None
+    errors = data.get("errors")
+    first = errors[0] if isinstance(errors, list) and errors and isinstance(
+        errors[0], dict) else {}
+    listed_code = first.get("code")
+    listed_code = (str(listed_code) if isinstance(listed_code, (int, str))
+                   and not isinstance(listed_code, bool) and str(listed_code).strip() else None)
+    code = next((value for value in (data.get("error"), listed_code, data.get("reason"))
+                 if isinstance(value, str) and value.strip()), None)
     message = None
-    for key in ("error_description", "message", "detail", "title", "error"):
-        candidate = data.get(key)
+    for candidate in (data.get("error_description"), first.get("message"), data.get("message"),
+                      data.get("detail"), data.get("title"), data.get("error")):
         if isinstance(candidate, str) and candidate.strip():
             message = candidate
             break
     if message is not None:
-        message = " ".join(message.split())[:_SERVER_MESSAGE_LIMIT]
-        message = "".join(ch for ch in message if ch.isprintable())
+        message = " ".join(message.split())[:_SERVER_MESSAGE_LIMIT].rstrip(" .")
+        message = "".join(ch for ch in message if ch.isprintable()) or None
+    if message is not None and listed_code is not None and len(listed_code) <= 64:
+        message = f"{message} (code {listed_code})"
     if code is not None and (len(code) > 64 or " " in code):
         code = None
     return message, code

@@ -217,6 +217,39 @@ def test_404_and_other_4xx_keep_status_and_error_code(
     assert str(bad.value) == "localhost answered HTTP 400: Token has expired"
 
 
+def test_an_errors_list_gives_its_message_and_code_without_a_double_period(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    """X's error bodies: the first of ``errors`` says what is wrong, more precisely than a
+    generic ``detail`` beside it; its code is kept and shown. The reader's sentence ends
+    with its own period, so the server's is dropped."""
+    httpserver.expect_request("/bad").respond_with_json({
+        "errors": [{"parameters": {"query": ["acme OR"]},
+                    "message": "Ambiguous use of or as a keyword. (at position 6)"}],
+        "title": "Invalid Request",
+        "detail": "One or more parameters to your request was invalid.",
+        "type": "https://api.twitter.com/2/problems/invalid-request"}, status=400)
+    httpserver.expect_request("/plan").respond_with_json({"errors": [{
+        "message": "You currently have access to a subset of X API V2 endpoints and "
+                   "limited v1.1 endpoints (e.g. media post, oauth) only.", "code": 453}]},
+        status=403)
+    httpserver.expect_request("/detail").respond_with_json(
+        {"detail": "One or more parameters to your request was invalid."}, status=400)
+    with pytest.raises(HttpStatusError) as bad:
+        http.get(httpserver.url_for("/bad"))
+    assert str(bad.value) == ("localhost answered HTTP 400: Ambiguous use of or as a keyword. "
+                              "(at position 6)")
+    with pytest.raises(SourceAuthError) as plan:
+        http.get(httpserver.url_for("/plan"))
+    assert str(plan.value) == (
+        "localhost refused access (HTTP 403): You currently have access to a subset of X API "
+        "V2 endpoints and limited v1.1 endpoints (e.g. media post, oauth) only (code 453)")
+    assert plan.value.error_code == "453"  # type: ignore[attr-defined]
+    with pytest.raises(HttpStatusError) as detail:
+        http.get(httpserver.url_for("/detail"))
+    assert str(detail.value).endswith("request was invalid")
+
+
 # ------------------------------------------------------------------------ timeouts
 
 
