@@ -12,8 +12,9 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
-from bot.net.errors import SourceError
+from bot.net.errors import SourceAuthError, SourceError
 from bot.net.fetcher import Fetcher
+from bot.net.http import HttpAuthError
 from bot.sources.base import (
     Author,
     Cursor,
@@ -343,9 +344,8 @@ class XSource(Source[XConfig]):
         oldest: str | None = None
         next_token: str | None = None
         for _ in range(config.max_pages if since_id else 1):
-            payload = http.get(
-                f"{config.base_url}/2/tweets/search/recent", params=params, headers=headers
-            ).json()
+            payload = _search(http, f"{config.base_url}/2/tweets/search/recent", params,
+                              headers)
             page, meta = parse_search(payload)
             mentions.extend(page)
             newest_id = numeric_id(meta.get("newest_id"))
@@ -361,6 +361,26 @@ class XSource(Source[XConfig]):
         return FetchResult(mentions=mentions,
                            cursor=_next_cursor(source, since_id, backlog, newest_ids, oldest,
                                                more=bool(next_token)))
+
+
+NO_SEARCH_ACCESS = frozenset({"453", "client-not-enrolled"})
+"""X's codes for an app whose plan (or project) does not include the endpoint: 453 ("You
+currently have access to a subset of X API V2 endpoints..."), and the reason
+``client-not-enrolled`` of a 403 "Client Forbidden"."""
+
+
+def _search(http: Fetcher, url: str, params: dict[str, Any], headers: dict[str, str]) -> Any:
+    """One page of recent search; a refusal because the app's X plan lacks recent search
+    says so after X's own words (the token is not wrong: the plan is)."""
+    try:
+        return http.get(url, params=params, headers=headers).json()
+    except HttpAuthError as err:
+        if err.error_code not in NO_SEARCH_ACCESS:
+            raise
+        raise SourceAuthError(
+            f"{err}. The X developer plan of this bearer token does not include recent "
+            "search (GET /2/tweets/search/recent): the app needs an X API plan that does",
+            reasons=[*err.reasons, ("x_plan_no_search", {})]) from err
 
 
 def _next_cursor(source: str, since_id: str | None, backlog: tuple[str, str] | None,

@@ -230,3 +230,47 @@ def test_an_x_query_reaches_x_as_typed(local_feeds: VigieApp, httpserver: HTTPSe
     source_id = answer.removeprefix("Source #").split(" ", 1)[0]
     admin(vigie, f"source test {source_id}")
     assert [request.args["query"] for request, _ in httpserver.log] == [sent]
+
+
+X_REFUSALS = {
+    403: {"errors": [{"message": "You currently have access to a subset of X API V2 endpoints "
+                      "only.", "code": 453}]},
+    400: {"errors": [{"parameters": {"query": ["acme <!channel> OR"]},
+                      "message": "Ambiguous use of or as a keyword near <!channel> & co. "
+                                 "(at position 6)"}],
+          "title": "Invalid Request",
+          "detail": "One or more parameters to your request was invalid.",
+          "type": "https://api.twitter.com/2/problems/invalid-request"},
+}
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", {403: "Source #1 could not be fetched. localhost refused access (HTTP 403): You "
+                 "currently have access to a subset of X API V2 endpoints only (code 453). The "
+                 "X developer plan of this bearer token does not include recent search (GET "
+                 "/2/tweets/search/recent): the app needs an X API plan that does.",
+            400: "Source #1 could not be fetched. localhost answered HTTP 400: Ambiguous use "
+                 "of or as a keyword near &lt;!channel&gt; &amp; co. (at position 6)."}),
+    ("fr", {403: "La source n°1 n'a pas pu être récupérée. localhost a refusé l'accès (HTTP "
+                 "403): You currently have access to a subset of X API V2 endpoints only (code "
+                 "453). L'offre développeur X de ce bearer token n'inclut pas la recherche "
+                 "récente (GET /2/tweets/search/recent) : l'app a besoin d'une offre de l'API "
+                 "X qui l'inclut.",
+            400: "La source n°1 n'a pas pu être récupérée. localhost a répondu HTTP 400: "
+                 "Ambiguous use of or as a keyword near &lt;!channel&gt; &amp; co. (at "
+                 "position 6)."}),
+])
+@pytest.mark.parametrize("status", [403, 400])
+def test_x_s_reason_for_a_refusal_is_shown(local_feeds: VigieApp, httpserver: HTTPServer,
+                                           language: str, expected: dict[int, str],
+                                           status: int) -> None:
+    """X's first error (message and code) is what `/cm source test` shows, escaped; a plan
+    without recent search is named as such, not as a token problem."""
+    vigie = local_feeds
+    admin(vigie, f"lang {language}")
+    httpserver.expect_request("/2/tweets/search/recent").respond_with_json(
+        X_REFUSALS[status], status=status)
+    admin(vigie, "watch add acme acme")
+    base = httpserver.url_for("").rstrip("/")
+    admin(vigie, f"source add x acme query=acme bearer_token=T base_url={base}")
+    assert admin(vigie, "source test 1") == expected[status]

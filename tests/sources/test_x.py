@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pytest_httpserver import HTTPServer
 
-from bot.net.errors import SourceRateLimited
+from bot.net.errors import SourceAuthError, SourceRateLimited
 from bot.net.http import HttpClient
 from bot.sources.x import XConfig, XSource, parse_search
 from tests.sources.paging_stand_ins import XRecentSearch, poll_until_quiet, x_id
@@ -565,3 +565,42 @@ def test_a_retweet_of_no_post_id_without_its_original_is_left_out(reference: str
     del answer["includes"]["tweets"]
     answer["data"][1]["referenced_tweets"][0]["id"] = reference
     assert [m.extra.get("retweeted_by") for m in parse_search(answer)[0]] == [None, "@fan0"]
+
+
+PLAN_REFUSALS = {
+    # X's answer to an app whose plan lacks the endpoint (reported in socioboard#440).
+    "453": {"errors": [{"message": "You currently have access to a subset of X API V2 "
+                        "endpoints and limited v1.1 endpoints (e.g. media post, oauth) only. "
+                        "If you need access to this endpoint, you may need a different "
+                        "access level.", "code": 453}]},
+    "client-not-enrolled": {
+        "client_id": "123", "title": "Client Forbidden", "reason": "client-not-enrolled",
+        "detail": "When authenticating requests to the Twitter API v2 endpoints, you must use "
+                  "keys and tokens from a Twitter developer App that is attached to a Project.",
+        "required_enrollment": "Appropriate Level of API Access",
+        "type": "https://api.twitter.com/2/problems/client-forbidden"},
+}
+
+
+@pytest.mark.parametrize("code", sorted(PLAN_REFUSALS))
+def test_a_plan_without_recent_search_is_named_as_such(
+        httpserver: HTTPServer, http: HttpClient, code: str) -> None:
+    """A 403 because the app's X plan lacks recent search is not a wrong token: X's words,
+    then what to change."""
+    httpserver.expect_request("/2/tweets/search/recent").respond_with_json(
+        PLAN_REFUSALS[code], status=403)
+    with pytest.raises(SourceAuthError) as caught:
+        XSource().fetch(http, config(httpserver), {})
+    (refused, refused_params), (plan, _) = caught.value.reasons
+    assert refused == "http_refused" and plan == "x_plan_no_search"
+    assert str(refused_params["detail"]).startswith((": You currently have access", ": When"))
+    assert str(caught.value).endswith("the app needs an X API plan that does")
+
+
+def test_a_refused_token_is_not_called_a_plan(httpserver: HTTPServer, http: HttpClient) -> None:
+    httpserver.expect_request("/2/tweets/search/recent").respond_with_json(
+        {"title": "Unauthorized", "type": "about:blank", "status": 401,
+         "detail": "Unauthorized"}, status=401)
+    with pytest.raises(SourceAuthError) as caught:
+        XSource().fetch(http, config(httpserver), {})
+    assert [key for key, _ in caught.value.reasons] == ["http_refused"]
