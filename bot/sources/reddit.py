@@ -395,6 +395,21 @@ def rss_url(config: RedditConfig) -> str:
     return f"{config.rss_base}/search.rss?{urlencode(params)}"
 
 
+CLOSED_SUBREDDITS = frozenset({"private", "gated", "quarantined"})
+"""The ``reason`` of Reddit's 403 for a subreddit it does not show this app
+(``{"reason": "private", "message": "Forbidden", "error": 403}``)."""
+
+
+def _closed_subreddit(err: HttpAuthError, config: RedditConfig) -> SourceError:
+    """``err``, or for a 403 on a private, gated or quarantined subreddit, an error saying
+    so: the credentials are fine (and their token is kept)."""
+    if err.status_code != 403 or err.error_code not in CLOSED_SUBREDDITS or not config.subreddit:
+        return err
+    subreddit = f"r/{config.subreddit}"
+    return SourceError(f"{subreddit} is {err.error_code}: Reddit does not show it to this app",
+                       key=f"reddit_{err.error_code}", params={"subreddit": subreddit})
+
+
 class RedditSource(Source[RedditConfig]):
     """Reddit posts or comments, through the OAuth API or the public RSS feed."""
 
@@ -422,9 +437,9 @@ class RedditSource(Source[RedditConfig]):
         after = backlog[0] if backlog else None
         try:
             payload = self._get(http, config, key, after)
-        except HttpAuthError:
-            if not cached:
-                raise
+        except HttpAuthError as err:
+            if err.status_code != 401 or not cached:
+                raise _closed_subreddit(err, config) from err
             TOKENS.put(key, None)  # a cached token may have been revoked early: renew once
             payload = self._get(http, config, key, after)
         listed = parse_listing(payload)

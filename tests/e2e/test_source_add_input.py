@@ -274,3 +274,27 @@ def test_x_s_reason_for_a_refusal_is_shown(local_feeds: VigieApp, httpserver: HT
     base = httpserver.url_for("").rstrip("/")
     admin(vigie, f"source add x acme query=acme bearer_token=T base_url={base}")
     assert admin(vigie, "source test 1") == expected[status]
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", "Source #1 could not be fetched. r/acme is private: Reddit does not show it to "
+           "this app."),
+    ("fr", "La source n°1 n'a pas pu être récupérée. r/acme est privé : Reddit ne le montre "
+           "pas à cette app."),
+])
+def test_a_private_subreddit_is_named_as_such(local_feeds: VigieApp, httpserver: HTTPServer,
+                                              language: str, expected: str) -> None:
+    """Reddit's 403 for a private subreddit is not called a refused access."""
+    vigie = local_feeds
+    admin(vigie, f"lang {language}")
+    httpserver.expect_request("/api/v1/access_token", method="POST").respond_with_json(
+        {"access_token": "tok", "token_type": "bearer", "expires_in": 86400, "scope": "*"})
+    httpserver.expect_request("/r/acme/comments").respond_with_json(
+        {"reason": "private", "message": "Forbidden", "error": 403}, status=403)
+    admin(vigie, "watch add acme acme")
+    base = httpserver.url_for("").rstrip("/")
+    answer = admin(vigie, f"source add reddit acme mode=comments subreddit=acme client_id=I "
+                          f"client_secret=S auth_url={base}/api/v1/access_token "
+                          f"api_base={base}")
+    assert answer.startswith("Source"), answer
+    assert admin(vigie, "source test 1") == expected

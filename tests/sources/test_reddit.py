@@ -184,6 +184,39 @@ def test_revoked_cached_token_is_renewed_once(
     assert len(source.fetch(http, cfg, {}).mentions) == 6
 
 
+@pytest.mark.parametrize(("reason", "said"), [
+    ("private", "r/acme is private: Reddit does not show it to this app"),
+    ("gated", "r/acme is gated: Reddit does not show it to this app"),
+    ("quarantined", "r/acme is quarantined: Reddit does not show it to this app"),
+])
+def test_a_closed_subreddit_is_named_and_keeps_the_token(
+    httpserver: HTTPServer, http: HttpClient, reason: str, said: str
+) -> None:
+    """Reddit's 403 for a subreddit it does not show the app is no credentials problem:
+    the token (shared by every source of that app) is kept, poll after poll."""
+    token_ok(httpserver, "tok-1")
+    httpserver.expect_request("/r/acme/comments").respond_with_json(
+        {"reason": reason, "message": "Forbidden", "error": 403}, status=403)
+    cfg = config(httpserver, mode="comments", subreddit="acme", query=None)
+    for _ in range(3):
+        with pytest.raises(SourceError) as caught:
+            RedditSource().fetch(http, cfg, {})
+        assert not isinstance(caught.value, SourceAuthError)
+        assert str(caught.value) == said
+        assert caught.value.reasons == ((f"reddit_{reason}", {"subreddit": "r/acme"}),)
+    assert sum(request.path == TOKEN_PATH for request, _ in httpserver.log) == 1
+
+
+def test_a_plain_403_is_not_renewed_either(httpserver: HTTPServer, http: HttpClient) -> None:
+    token_ok(httpserver, "tok-1")
+    httpserver.expect_request("/search").respond_with_json(
+        {"message": "Forbidden", "error": 403}, status=403)
+    for _ in range(2):
+        with pytest.raises(SourceAuthError, match=r"HTTP 403"):
+            RedditSource().fetch(http, config(httpserver), {})
+    assert sum(request.path == TOKEN_PATH for request, _ in httpserver.log) == 1
+
+
 def test_bad_credentials_are_an_auth_error(httpserver: HTTPServer, http: HttpClient) -> None:
     httpserver.expect_request(TOKEN_PATH, method="POST").respond_with_json(
         {"message": "Unauthorized", "error": 401}, status=401
