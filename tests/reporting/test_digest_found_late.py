@@ -70,3 +70,34 @@ def test_a_post_found_after_its_digest_is_in_the_next_one(
     assert "acme late" not in first
     assert "*2* mention(s) (+1 vs 1 the day before)" in second
     assert "acme late" in second and "acme next" in second
+
+
+def test_a_post_stored_while_the_digest_tick_runs_is_in_one_digest_only(
+        sessions: sessionmaker[Session]) -> None:
+    # The 09:00 tick builds its channels' digests one after another: a poll storing a
+    # post of 08:55 at 09:00:02, before this channel's report reads, puts it in this digest
+    # (its hourly counts hold it); the next digest must not count it again as found late.
+    with transaction(sessions) as session:
+        workspace = Workspace(team_id="T07LATE02", timezone="UTC")
+        session.add(workspace)
+        session.flush()
+        watch = Watch(workspace_id=workspace.id, name="acme", channel_id=CHANNEL,
+                      alert_threshold=50, created_at=datetime(2026, 11, 1, tzinfo=UTC))
+        session.add(watch)
+        session.flush()
+        workspace_id, watch_id = workspace.id, watch.id
+    _add(sessions, workspace_id, watch_id, "early", NINE - timedelta(hours=3),
+         NINE - timedelta(hours=3))
+    _add(sessions, workspace_id, watch_id, "race", NINE - timedelta(minutes=5),
+         NINE + timedelta(seconds=2))
+    run_due_digests(sessions, now=NINE, default_timezone="UTC", chart=False)
+    tomorrow = NINE + timedelta(days=1)
+    _add(sessions, workspace_id, watch_id, "next", tomorrow - timedelta(hours=3),
+         tomorrow - timedelta(hours=3))
+    run_due_digests(sessions, now=tomorrow, default_timezone="UTC", chart=False)
+    with sessions() as session:
+        counts = list(session.scalars(select(DigestRun.mention_count).order_by(DigestRun.id)))
+    assert counts == [2, 1]
+    first, second = _digest_texts(sessions)
+    assert "acme race" in first and "acme race" not in second
+    assert "*1* mention(s) (-1 vs 2 the day before)" in second

@@ -51,7 +51,7 @@ from bot.services.reporting.queries import MentionLine
 from bot.services.reporting.schedule import DigestChannel, channel_config, digest_channels
 from bot.services.reporting.share_of_voice import METRICS, SovReport, SovShare, sov_chart
 from storage.db import transaction
-from storage.models import Role, Workspace
+from storage.models import Mention, Role, Workspace
 from storage.models_base import as_utc
 from storage.models_reporting import DigestRun
 
@@ -261,7 +261,8 @@ def run_due_digests(sessions: sessionmaker[Session], *, now: datetime, default_t
 
 
 def _built_at(session: Session, config: DigestChannel, start: datetime) -> datetime | None:
-    """When the channel's digest ending at ``start`` was built (its run's ``created_at``),
+    """When the channel's digest ending at ``start`` was built (its run's ``created_at``: the
+    tick's time, or the newest store its report saw if later),
     if that is where this one starts: what it could not count was found after."""
     row = session.execute(
         select(DigestRun.window_end, DigestRun.created_at)
@@ -273,10 +274,22 @@ def _built_at(session: Session, config: DigestChannel, start: datetime) -> datet
     return as_utc(row.created_at)
 
 
+def _stored_until(session: Session, workspace_id: int) -> datetime | None:
+    """When the newest of the workspace's mentions was stored (its ``created_at``), read by
+    the (workspace_id, created_at) index; None without any."""
+    newest = session.scalar(select(func.max(Mention.created_at))
+                            .where(Mention.workspace_id == workspace_id))
+    return as_utc(newest) if newest is not None else None
+
+
 def _run_one(sessions: sessionmaker[Session], config: DigestChannel, local_date: date,
              start: datetime, scheduled: datetime, now: datetime, chart: bool
              ) -> DigestOutcome:
     with sessions() as session:
+        # The report counts what is stored when it reads, maybe after the tick's ``now``
+        # (a poll storing while the tick builds other channels' digests): the next digest
+        # takes as found late only what was stored after the newest post this one saw.
+        seen_until = _stored_until(session, config.workspace_id)
         report = build_digest_report(session, config, start=start, end=scheduled, now=now,
                                      cached_days=_cached_days(session, config),
                                      found_after=_built_at(session, config, start))
@@ -291,7 +304,8 @@ def _run_one(sessions: sessionmaker[Session], config: DigestChannel, local_date:
                 workspace_id=config.workspace_id, channel_id=config.channel_id,
                 local_date=local_date, scheduled_for=scheduled, window_start=report.window_start,
                 window_end=report.window_end, mention_count=report.total.current, posted=post,
-                series=series, created_at=now))
+                series=series,
+                created_at=max(now, seen_until) if seen_until is not None else now))
             session.flush()
             if post:
                 _enqueue(session, config.workspace_id, config.channel_id, report,
