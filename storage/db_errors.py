@@ -73,6 +73,13 @@ _TRANSIENT_SQLITE_MESSAGES = ("database is locked", "database table is locked",
                               "unable to open database file")
 
 
+_REFUSED_CONNECT_MESSAGES = ("does not exist", "authentication failed",
+                             "no pg_hba.conf entry", "not permitted to log in",
+                             "permission denied")
+"""What a server refusing a connection for good says (psycopg gives its connect failures
+no SQLSTATE): a configuration error, which trying again does not mend."""
+
+
 def is_transient(error: BaseException) -> bool:
     """Whether ``error`` (a DBAPIError, the driver's error itself, or SQLAlchemy's pool
     failing to hand out a connection) failed for a passing reason, so that the same
@@ -92,8 +99,11 @@ def is_transient(error: BaseException) -> bool:
     if (isinstance(error, OperationalError) and not isinstance(cause, sqlite3.Error)
             and hasattr(cause, "sqlstate")):
         # psycopg's: no SQLSTATE means no answer from the server (a refused or lost
-        # connection, a connect timeout).
-        return True
+        # connection, a connect timeout), or a connect it refused: for good when it
+        # names a database, role or password it refuses, for now otherwise ("the
+        # database system is starting up", "too many clients").
+        message = str(cause).lower()
+        return not any(part in message for part in _REFUSED_CONNECT_MESSAGES)
     if isinstance(cause, sqlite3.Error):
         primary = getattr(cause, "sqlite_errorcode", None)
         if isinstance(primary, int):

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import create_engine, event, func, select, text
-from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -692,3 +692,32 @@ def test_one_refused_push_on_a_quiet_webhook_is_no_failure_of_it(
     for language in ("en", "fr"):
         assert ":warning:" not in build_source_list([view], language)[1][0]["text"]["text"]
     assert _push(vigie, source_id, secret, ["w-1"]).status_code == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("target", ["database", "role"])
+def test_a_connection_refused_for_good_is_no_passing_outage(
+        postgres_database_factory: object, target: str) -> None:
+    # psycopg gives every connect failure no SQLSTATE: a database or role that does not
+    # exist (dropped, a password rotated) is a configuration error, not "try again".
+    url = make_url(_migrated(postgres_database_factory))
+    wrong = (url.set(database=f"{url.database}_missing") if target == "database"
+             else url.set(username="vigie_no_such_role"))
+    with (pytest.raises(DBAPIError) as refused,
+          make_engine(wrong.render_as_string(hide_password=False)).connect() as conn):
+        conn.execute(text("SELECT 1"))
+    assert not is_transient(refused.value)
+    # A server that does not answer at all is one.
+    closed = url.set(host="127.0.0.1", port=_closed_port())
+    with (pytest.raises(DBAPIError) as unanswered,
+          make_engine(closed.render_as_string(hide_password=False)).connect() as conn):
+        conn.execute(text("SELECT 1"))
+    assert is_transient(unanswered.value)
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
