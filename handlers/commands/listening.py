@@ -281,6 +281,11 @@ SETTING = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
 """``key=value``; a URL (``https://...?q=x``, ``<https://...>``) never starts like one."""
 
 
+SEARCH_SETTINGS = frozenset({"query"})
+"""Settings read as a network's search, whose inner quotes are phrase quotes
+(``setting_value``); every other value is kept as typed."""
+
+
 def _source_add(request: CommandRequest, runtime: Runtime) -> Reply:
     words = setting_words(request.raw_args)
     if len(words) < 3:
@@ -292,7 +297,9 @@ def _source_add(request: CommandRequest, runtime: Runtime) -> Reply:
         if SETTING.match(item):
             key, _, value = item.partition("=")
             values[key] = (url_of(unquoted(value)) if key.endswith(sources_admin.URL_SUFFIXES)
-                           else setting_value(value))
+                           else setting_value(value) if key in SEARCH_SETTINGS
+                           # A secret or a name: kept as typed, but for Slack's escaping.
+                           else unescape(unquoted(value)))
         elif "url" not in values and (item.startswith("<") or "/" in item or ":" in item):
             # An address, even mistyped (htps://...): the service says what is wrong with it.
             values["url"] = url_of(item)

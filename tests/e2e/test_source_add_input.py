@@ -4,9 +4,12 @@ specific answer in the reader's language."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 
@@ -19,6 +22,7 @@ from tests.e2e.test_listening import admin
 from tests.harness.blockkit_limits import validate_blocks
 from tests.harness.constants import TEAM_ID
 from tests.harness.slack_standin import SlackStandIn
+from tests.harness.webhooks import webhook_headers
 
 
 @pytest.fixture
@@ -298,3 +302,19 @@ def test_a_private_subreddit_is_named_as_such(local_feeds: VigieApp, httpserver:
                           f"api_base={base}")
     assert answer.startswith("Source"), answer
     assert admin(vigie, "source test 1") == expected
+
+
+def test_a_webhook_secret_is_kept_as_typed(vigie_sqlite: VigieApp) -> None:
+    # Phrase quotes are read in search queries only: a shared secret with guillemets or
+    # curly quotes must stay what the sender signs with, or every push is refused.
+    vigie = vigie_sqlite
+    admin(vigie, "watch add marque marque")
+    typed = "ab«cd»ef“gh”-long-enough-secret"
+    answer = admin(vigie, f"source add webhook marque secret={typed}")
+    source_id = int(answer.split("#")[1].split(" ")[0])
+    body = json.dumps({"id": "1", "url": "https://forum.example/t/1", "text": "marque",
+                       "author": {"handle": "ana"},
+                       "published_at": datetime.now(UTC).isoformat()}).encode()
+    pushed = httpx.post(f"{vigie.url}/ingest/{source_id}", content=body,
+                        headers=webhook_headers(typed, body))
+    assert pushed.status_code == 200, pushed.text
