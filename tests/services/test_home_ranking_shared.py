@@ -61,17 +61,19 @@ def test_worker_republishes_home_without_a_person_forgotten_by_the_cli(
     assert [i.handle for i in published.homes[-1].summary.influencers] == []
 
 
-def test_a_watch_removed_by_another_process_leaves_home_s_ranking(
+def test_a_brand_watch_removed_by_another_process_keeps_its_authors_the_brand_s(
         sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
         db_url: str) -> None:
     # A competitor's watch: Home ranks the brand's watches' authors, not the workspace's.
+    # A removed brand watch's posts stay the brand's (its links keep their side, 0068), as
+    # the reports' past figures do: the ranking Home reads again holds them.
     do_add_watch(sessions, workspace_id, CLI, name="rival", query="kettle",
                  channel_id=CHANNEL_ID, kind="competitor")
     ingest(sessions, workspace_id, x_batch(ROOT))
     assert [i.handle for i in home_influencers(sessions, workspace_id, now=NOW)] == ["@ana_r"]
     _vigie(db_url, "watch", "remove", watch_name)
     later = home_influencers(sessions, workspace_id, now=NOW + timedelta(minutes=5))
-    assert [i.handle for i in later] == []
+    assert [i.handle for i in later] == ["@ana_r"]
 
 
 def test_a_watch_turned_competitor_by_another_process_leaves_home_s_ranking(
