@@ -32,6 +32,19 @@ def _add(sessions: sessionmaker[Session], workspace_id: int, watch_id: int, tag:
             created_at=found, updated_at=found))
 
 
+def _workspace(sessions: sessionmaker[Session], team_id: str) -> tuple[int, int]:
+    """A UTC workspace with one watch alerting its channel from 50: their ids."""
+    with transaction(sessions) as session:
+        workspace = Workspace(team_id=team_id, timezone="UTC")
+        session.add(workspace)
+        session.flush()
+        watch = Watch(workspace_id=workspace.id, name="acme", channel_id=CHANNEL,
+                      alert_threshold=50, created_at=datetime(2026, 11, 1, tzinfo=UTC))
+        session.add(watch)
+        session.flush()
+        return workspace.id, watch.id
+
+
 def _digest_texts(sessions: sessionmaker[Session]) -> list[str]:
     with sessions() as session:
         texts = []
@@ -44,15 +57,7 @@ def _digest_texts(sessions: sessionmaker[Session]) -> list[str]:
 
 def test_a_post_found_after_its_digest_is_in_the_next_one(
         sessions: sessionmaker[Session]) -> None:
-    with transaction(sessions) as session:
-        workspace = Workspace(team_id="T07LATE01", timezone="UTC")
-        session.add(workspace)
-        session.flush()
-        watch = Watch(workspace_id=workspace.id, name="acme", channel_id=CHANNEL,
-                      alert_threshold=50, created_at=datetime(2026, 11, 1, tzinfo=UTC))
-        session.add(watch)
-        session.flush()
-        workspace_id, watch_id = workspace.id, watch.id
+    workspace_id, watch_id = _workspace(sessions, "T07LATE01")
     _add(sessions, workspace_id, watch_id, "early", NINE - timedelta(hours=3),
          NINE - timedelta(hours=3))
     run_due_digests(sessions, now=NINE, default_timezone="UTC", chart=False)
@@ -77,15 +82,7 @@ def test_a_post_stored_while_the_digest_tick_runs_is_in_one_digest_only(
     # The 09:00 tick builds its channels' digests one after another: a poll storing a
     # post of 08:55 at 09:00:02, before this channel's report reads, puts it in this digest
     # (its hourly counts hold it); the next digest must not count it again as found late.
-    with transaction(sessions) as session:
-        workspace = Workspace(team_id="T07LATE02", timezone="UTC")
-        session.add(workspace)
-        session.flush()
-        watch = Watch(workspace_id=workspace.id, name="acme", channel_id=CHANNEL,
-                      alert_threshold=50, created_at=datetime(2026, 11, 1, tzinfo=UTC))
-        session.add(watch)
-        session.flush()
-        workspace_id, watch_id = workspace.id, watch.id
+    workspace_id, watch_id = _workspace(sessions, "T07LATE02")
     _add(sessions, workspace_id, watch_id, "early", NINE - timedelta(hours=3),
          NINE - timedelta(hours=3))
     _add(sessions, workspace_id, watch_id, "race", NINE - timedelta(minutes=5),
