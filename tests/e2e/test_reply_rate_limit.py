@@ -30,12 +30,13 @@ from bot.services.sources_admin import do_add_source
 from bot.services.watches import do_add_watch
 from bot.slack.cards import build_card
 from storage.db import transaction
-from storage.models import Approval, Author, Draft, Mention, SourceRow
+from storage.models import Approval, Author, Mention, SourceRow
 from storage.models_replies import ReplyPost
 from tests.e2e.conftest import VigieApp
 from tests.e2e.test_posting import mastodon_setup, x_setup
 from tests.e2e.test_workflow import grant
 from tests.harness.constants import OTHER_USER_ID, TEAM_ID
+from tests.harness.replies import queue_approved_reply
 from tests.publishers.fakes import Failure, FakeMastodon, wait_until_dropped_are_logged
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -64,14 +65,10 @@ def _queue_approved(vigie: VigieApp, fake: object, first: int, count: int, *,
                 session.flush()
             else:
                 mention = model
-            mention.status = "approved"
-            draft = Draft(mention_id=mention.id, version=1, text=f"Sorry, on it ({number})")
-            session.add(draft)
-            session.flush()
-            session.add(ReplyPost(workspace_id=mention.workspace_id, mention_id=mention.id,
-                                  draft_id=draft.id, network="mastodon",
-                                  idempotency_key=f"rate-limit-{mention.id}",
-                                  next_attempt_at=NOW - timedelta(minutes=1)))
+            queue_approved_reply(session, mention, network="mastodon",
+                                 key=f"rate-limit-{mention.id}",
+                                 due=NOW - timedelta(minutes=1),
+                                 text=f"Sorry, on it ({number})")
             ids.append(mention.id)
     return ids
 
@@ -231,13 +228,8 @@ def test_an_x_reply_over_the_daily_cap_waits_for_the_daily_reset(
     with transaction(vigie.runtime.sessions) as session:
         mention = session.get(Mention, mention_id)
         assert mention is not None
-        mention.status = "approved"
-        draft = Draft(mention_id=mention_id, version=1, text="Sorry, on it")
-        session.add(draft)
-        session.flush()
-        session.add(ReplyPost(workspace_id=mention.workspace_id, mention_id=mention_id,
-                              draft_id=draft.id, network="x", idempotency_key="daily-cap",
-                              next_attempt_at=NOW - timedelta(minutes=1)))
+        queue_approved_reply(session, mention, network="x", key="daily-cap",
+                             due=NOW - timedelta(minutes=1))
     reset = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=20)
     fake.failure = Failure(429, {"title": "Too Many Requests", "status": 429}, {
         "x-rate-limit-remaining": "97",
@@ -279,12 +271,8 @@ def test_a_rate_limit_in_one_workspace_holds_no_other_workspaces_reply(
                           language="en", published_at=model.published_at, priority=70)
         session.add(mention)
         session.flush()
-        draft = Draft(mention_id=mention.id, version=1, text="On it")
-        session.add(draft)
-        session.flush()
-        session.add(ReplyPost(workspace_id=other_ws, mention_id=mention.id, draft_id=draft.id,
-                              network="mastodon", idempotency_key="other-workspace",
-                              next_attempt_at=NOW - timedelta(minutes=1)))
+        queue_approved_reply(session, mention, network="mastodon", key="other-workspace",
+                             due=NOW - timedelta(minutes=1), text="On it")
     fake.failure = Failure(429, {"error": "Too many requests"}, {"Retry-After": "108000"})
     outcomes = flush_replies(sessions, factory, now=NOW)
     assert [outcome.status for outcome in outcomes] == ["pending", "posted"]

@@ -16,11 +16,12 @@ from bot.services.http_clients import http_factory
 from bot.services.replies import flush_replies
 from bot.slack.cards import build_card
 from storage.db import transaction
-from storage.models import Draft, Mention
+from storage.models import Mention
 from storage.models_replies import ReplyPost
 from tests.e2e.conftest import VigieApp
 from tests.e2e.test_posting import mastodon_setup
 from tests.e2e.test_workflow import card, settle
+from tests.harness.replies import queue_approved_reply
 from tests.publishers.fakes import Failure, FakeMastodon
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -31,13 +32,8 @@ def _queue(vigie: VigieApp, mention_id: int) -> None:
     with transaction(vigie.runtime.sessions) as session:
         mention = session.get(Mention, mention_id)
         assert mention is not None
-        mention.status = "approved"
-        draft = Draft(mention_id=mention_id, version=1, text="Sorry, on it")
-        session.add(draft)
-        session.flush()
-        session.add(ReplyPost(workspace_id=mention.workspace_id, mention_id=mention_id,
-                              draft_id=draft.id, network="mastodon", idempotency_key="k-1",
-                              next_attempt_at=NOW - timedelta(minutes=1)))
+        queue_approved_reply(session, mention, network="mastodon", key="k-1",
+                             due=NOW - timedelta(minutes=1))
 
 
 class Down(Failure):
