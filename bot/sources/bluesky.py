@@ -378,13 +378,13 @@ class BlueskySource(Source[BlueskyConfig]):
         it, for the posts indexed late (a post's sortAt is its createdAt when it was
         indexed later), and drops the posts it read before (the cursor's ``seen``).
 
-        A first poll reads one page (no history). When a poll stops with full pages left
-        (``max_pages`` read) and the posts read are all newer than ``since``, the cursor
-        keeps ``since`` and notes the backlog: ``until`` (just after the oldest post read;
-        search's until is exclusive) and ``newest``. The next polls search that span,
-        newest first, and only once it is exhausted does ``since`` move to ``newest``;
-        newer posts come on the poll after. Pages left below ``since`` are the look-back's
-        only: they are not waited for, so a busy search still moves on."""
+        A first poll reads one page (no history). When a poll stops with pages left (a
+        ``cursor`` after ``max_pages`` read) and the posts read are all newer than
+        ``since``, the cursor keeps ``since`` and notes the backlog: ``until`` (just after
+        the oldest post read; search's until is exclusive) and ``newest``. The next polls
+        search that span, newest first, and only once it is exhausted does ``since`` move
+        to ``newest``; newer posts come on the poll after. Pages left below ``since`` are
+        the look-back's only: they are not waited for, so a busy search still moves on."""
         since = cursor_time(cursor, "since")
         backlog = _backlog(cursor, since)
         posts, more = signed_in(
@@ -395,7 +395,7 @@ class BlueskySource(Source[BlueskyConfig]):
         self, http: Fetcher, config: BlueskyConfig, since: datetime | None,
         backlog: tuple[datetime, datetime] | None, session: _Session
     ) -> tuple[list[dict[str, Any]], bool]:
-        """The posts of up to ``max_pages`` pages, and whether full pages were left."""
+        """The posts of up to ``max_pages`` pages, and whether pages were left."""
         params: dict[str, Any] = {"q": config.query, "sort": "latest", "limit": config.limit}
         if since is not None:
             params["since"] = _z(since - LOOKBACK)
@@ -413,7 +413,10 @@ class BlueskySource(Source[BlueskyConfig]):
             page = parse_search(payload)
             posts.extend(page)
             next_cursor = as_str(payload.get("cursor"))
-            if not next_cursor or len(page) < config.limit:
+            # A short page is no last page: the AppView cuts a page to ``limit`` and only
+            # then drops the posts the account may not see (blocks, deleted posts), with
+            # a cursor still. The cursor alone says whether more follow.
+            if not next_cursor or not page:
                 return posts, False
             params["cursor"] = next_cursor
         return posts, True

@@ -481,11 +481,12 @@ class MastodonSource(Source[MastodonConfig]):
         below min_id is read again instead.
 
         A search answers with the newest statuses (Mastodon's search sorts by id, newest
-        first, and reads min_id as a date), from the look-back's start: when a page is
-        full and reached no status as old as min_id, the cursor keeps min_id and notes
-        the backlog (the ``offset`` of the next page, the oldest and newest ids read),
-        which the next pages (of this poll, then of the next ones) read; only once it is
-        exhausted does min_id move to the newest id read. A server that ignores
+        first, and reads min_id as a date), from the look-back's start: when a page
+        brought statuses (a short page too: the server drops what the account may not
+        see after paging) and reached no status as old as min_id, the cursor keeps min_id
+        and notes the backlog (the ``offset`` of the next page, the oldest and newest ids
+        read), which the next pages (of this poll, then of the next ones) read; only once
+        an empty page ends it does min_id move to the newest id read. A server that ignores
         ``offset`` (no older status in ``MAX_STALLS`` pages) ends the backlog with a
         warning instead of asking for the same page forever.
 
@@ -578,7 +579,9 @@ def _search(config: MastodonConfig, cursor: Cursor, min_id: str | None, source: 
         newest = backlog.newest_id if backlog else max(
             [*ids, *([min_id] if min_id else [])], key=_id_key, default=None)
         position = {"min_id": newest} if newest else {}
-        if not (min_id and len(page) >= config.limit):
+        # A short page is no end: Mastodon cuts a page to limit and offset, and only then
+        # drops what the account may not see (blocked or muted authors, deleted statuses).
+        if not (min_id and page):
             break
         position |= _next_backlog(source, config.limit, min_id, backlog, ids, newest)
         if "offset" not in position:
@@ -589,7 +592,7 @@ def _search(config: MastodonConfig, cursor: Cursor, min_id: str | None, source: 
 
 def _next_backlog(source: str, limit: int, min_id: str, backlog: _Backlog | None,
                   ids: list[str], newest: str | None) -> Cursor:
-    """The cursor fields of the backlog after a full search page (min_id kept); none when
+    """The cursor fields of the backlog after a search page (min_id kept); none when
     the page reached min_id (what is left is the look-back's), or when the backlog is
     given up."""
     if any(_id_key(i) <= _id_key(min_id) for i in ids):

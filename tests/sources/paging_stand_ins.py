@@ -156,10 +156,14 @@ class BlueskySearch:
     createdAt, also its indexedAt), ``limit`` 1 to 100 (default 25), a ``cursor`` while
     more posts are left. Its sign-in (createSession) accepts any password.
 
-    Every post matches the query. ``requests`` records each search's arguments."""
+    Every post matches the query. ``requests`` records each search's arguments. The posts
+    of ``hidden`` (by an account that blocks the searching one, or deleted) are dropped
+    from a page after it was cut to ``limit``, as the AppView does (searchPosts' noBlocks
+    rule and mapDefined), the cursor kept: a page may be short with more to come."""
 
     posts: list[tuple[datetime, str]] = field(default_factory=list)
     requests: list[dict[str, str]] = field(default_factory=list)
+    hidden: set[str] = field(default_factory=set)
     claimed: dict[str, datetime] = field(default_factory=dict)
     """A post's createdAt when its author's client wrote a later one than its indexedAt
     (its sortAt is then its indexedAt, the earlier)."""
@@ -204,7 +208,7 @@ class BlueskySearch:
              "author": {"did": "did:plc:author", "handle": "author.bsky.social"},
              "record": {"$type": "app.bsky.feed.post", "text": f"acme {uri[-4:]}",
                         "createdAt": _z(self.claimed.get(uri, when))}}
-            for when, uri in page]}
+            for when, uri in page if uri not in self.hidden]}
         if offset + limit < len(selected):
             body["cursor"] = str(offset + limit)
         return Response(json.dumps(body), content_type="application/json")
@@ -287,10 +291,14 @@ class MastodonSearch:
     So min_id gives the newest statuses after it, not those just after it, and its own
     second comes again. A search needs a token.
 
-    Every status matches the query. ``requests`` records each request's arguments."""
+    Every status matches the query. ``requests`` records each request's arguments. The
+    statuses of ``hidden`` (a muted or blocked author, a status deleted since) are dropped
+    from a page after ``limit`` and ``offset`` cut it, as StatusesSearchService does: a
+    page may be short with more to come."""
 
     statuses: list[str] = field(default_factory=list)
     requests: list[dict[str, str]] = field(default_factory=list)
+    hidden: set[str] = field(default_factory=set)
 
     def post(self, when: datetime, count: int = 1) -> list[str]:
         """Publish ``count`` statuses at ``when`` (a millisecond apart); their ids."""
@@ -331,7 +339,7 @@ class MastodonSearch:
              "account": {"id": "1", "username": "author", "acct": "author@remote.example",
                          "display_name": "Author", "followers_count": 3,
                          "url": "https://remote.example/@author"}}
-            for s in page]
+            for s in page if s not in self.hidden]
         return Response(json.dumps({"accounts": [], "statuses": statuses, "hashtags": []}),
                         content_type="application/json")
 

@@ -439,3 +439,23 @@ def test_a_post_dated_in_the_future_does_not_move_since(
         result = source.fetch(http, cfg, cursor)
         assert [m.external_id for m in result.mentions] == later
         cursor = result.cursor
+
+
+def test_a_page_shortened_by_a_hidden_post_is_not_the_last(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # The AppView cuts a page to limit, then drops the posts of accounts blocking the
+    # searcher, with a cursor still: a page of 49 of 50 was read as the last, since moved
+    # to the newest post, and the 30 older posts were never fetched.
+    search = BlueskySearch().serve(httpserver)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    search.post(start)
+    source, cfg = BlueskySource(), config(httpserver)
+    cursor = source.fetch(http, cfg, {}).cursor
+    arrived = [search.post(start + timedelta(seconds=45 * n))[0] for n in range(1, 81)]
+    search.hidden.add(arrived[-10])
+    visible = [uri for uri in arrived if uri not in search.hidden]
+
+    fetched, cursor = poll_until_quiet(source, http, cfg, cursor)
+    assert sorted(fetched) == sorted(visible)
+    assert cursor["since"] == (start + timedelta(seconds=45 * 80)).isoformat()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
-from werkzeug import Request
+from werkzeug import Request, Response
 
 from bot.matching import MatchInput, parse_query
 from bot.net.errors import SourceAuthError
@@ -222,7 +223,11 @@ def test_other_search_examples(
     name: str, httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
 ) -> None:
     payload = load_json(f"mastodon/{name}")
-    httpserver.expect_request("/api/v2/search").respond_with_json(payload)
+    # the example is the first page; past it (offset), nothing is left
+    httpserver.expect_request("/api/v2/search").respond_with_handler(
+        lambda request: Response(json.dumps(
+            payload | {"statuses": []} if "offset" in request.args else payload),
+            content_type="application/json"))
     cfg = config(httpserver, mode="search", query="cats", access_token="tok")
     result = MastodonSource().fetch(http, cfg, {"min_id": "1"})
     assert len(result.mentions) == len(payload["statuses"])
@@ -410,6 +415,27 @@ def test_a_search_poll_with_a_full_page_reads_the_rest_on_the_next_polls(
 
     later = search.post(start + timedelta(minutes=20), 3)
     assert set(later) <= set(_poll_statuses(source, http, cfg, cursor)[0])
+
+
+def test_a_search_page_shortened_by_a_hidden_status_is_not_the_last(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # Mastodon cuts a search page to limit and offset, then drops the statuses of muted
+    # or blocked authors: a page of 39 of 40 was read as the last, min_id moved to the
+    # newest, and the 40 older statuses were never fetched.
+    search = MastodonSearch().serve(httpserver)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    search.post(start)
+    source = MastodonSource()
+    cfg = config(httpserver, mode="search", query="acme", access_token="tok")
+    cursor = source.fetch(http, cfg, {}).cursor
+    arrived = [search.post(start + timedelta(seconds=45 * n))[0] for n in range(1, 81)]
+    search.hidden.add(arrived[-5])
+    visible = [s for s in arrived if s not in search.hidden]
+
+    fetched, cursor = _poll_statuses(source, http, cfg, cursor)
+    assert set(visible) <= set(fetched)
+    assert position(cursor) == {"min_id": arrived[-1]}
 
 
 def test_statuses_arriving_while_a_backlog_is_read_are_not_lost(
