@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any, ClassVar, Literal
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -34,7 +34,14 @@ from bot.sources.cursors import (
     stored_id,
 )
 from bot.sources.json_fields import as_dict, as_id, as_str
-from bot.sources.text import extract_links, html_to_text, language_tag, parse_iso, usable_url
+from bot.sources.text import (
+    extract_links,
+    html_to_text,
+    language_tag,
+    parse_iso,
+    usable_url,
+    whole_link,
+)
 
 NETWORK = "mastodon"
 BACKLOG_KEYS = ("offset", "until_id", "newest_id", "stalls")
@@ -284,27 +291,10 @@ def _readable_links(content: str, mentions: object) -> str:
             if shown.startswith("@") and acct.lower().startswith(shown[1:].lower() + "@"):
                 return head + "@" + acct + "</a>"
             return match.group(0)
-        whole = _whole_link(href, shown)
+        whole = whole_link(href, shown)
         return match.group(0) if whole is None else head + html.escape(whole) + "</a>"
 
     return _MENTION_LINK.sub(readable, content)
-
-
-def _whole_link(href: str, shown: str) -> str | None:
-    """The address (without query or fragment) a link shortened as ``shown`` stands for,
-    or None when ``shown`` is no shortened form of ``href``."""
-    cut = shown.removesuffix("...").removesuffix("\u2026")
-    try:
-        parts = urlsplit(href)
-    except ValueError:  # a malformed address ("http://[x"): the link stays as shown
-        return None
-    if cut == shown or not cut or parts.scheme not in {"http", "https"}:
-        return None
-    bare = href.split("://", 1)[-1]
-    if not (href.startswith(cut) or bare.startswith(cut)
-            or bare.removeprefix("www.").startswith(cut)):
-        return None
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | None:

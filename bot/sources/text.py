@@ -8,7 +8,7 @@ import html
 import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import nh3
@@ -149,6 +149,25 @@ def usable_url(url: str) -> str | None:
     except ValueError:
         return None
     return url
+
+
+def whole_link(href: str, shown: str) -> str | None:
+    """The address (without query or fragment) a link shortened as ``shown`` stands for,
+    or None when ``shown`` is no shortened form of ``href``: a shortened form is the
+    address, or its part after the scheme (and ``www.``), cut and ending in "..." or "…"
+    (what Mastodon and the Bluesky app show of a long link)."""
+    cut = shown.removesuffix("...").removesuffix("\u2026")
+    try:
+        parts = urlsplit(href)
+    except ValueError:  # a malformed address ("http://[x"): the link stays as shown
+        return None
+    if cut == shown or not cut or parts.scheme not in {"http", "https"}:
+        return None
+    bare = href.split("://", 1)[-1]
+    if not (href.startswith(cut) or bare.startswith(cut)
+            or bare.removeprefix("www.").startswith(cut)):
+        return None
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 def join_url(base: str, link: str) -> str | None:
