@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
@@ -27,7 +27,13 @@ from bot.sources.base import (
 )
 from bot.sources.cursors import LOOKBACK, cursor_time, drop_seen
 from bot.sources.json_fields import as_dict, as_list, as_str
-from bot.sources.text import collapse_whitespace, language_tag, parse_iso, usable_url
+from bot.sources.text import (
+    collapse_whitespace,
+    language_tag,
+    parse_iso,
+    usable_url,
+    whole_link,
+)
 
 NETWORK = "bluesky"
 SEEN_KEEP = 300
@@ -225,19 +231,14 @@ def _links(record: dict[str, Any], post: dict[str, Any]) -> tuple[str, ...]:
         x for x in links if x.startswith(("http://", "https://")) and usable_url(x)))
 
 
-def _shown_link(uri: str) -> str:
-    """A link as a post's text reads it whole: its address without query or fragment.
-    Tracking parameters (``?utm_campaign=acme``) are no words of the post: read, they
-    matched a watch the post never names. ``links`` keeps the whole address."""
-    parts = urlsplit(uri)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
-
-
 def _text(record: dict[str, Any]) -> str:
     """The post's text with each link the app shortened (``atproto.com/community/pr...``:
-    a link facet's text) written whole (``_shown_link``), so a word in its hidden part is
-    matched. Facets index the text's UTF-8 bytes; one whose range is not whole characters
-    of the text, or overlaps another, leaves its text as it is."""
+    a link facet's text) written whole, without query or fragment (``whole_link``), so a
+    word in its hidden part is matched and tracking parameters (``?utm_campaign=acme``)
+    are none of its words. A link over other words ("the new Acme Rocket Boots", as
+    bridged posts and some clients make) keeps its words, as on Mastodon; its address is
+    in ``links``. Facets index the text's UTF-8 bytes; one whose range is not whole
+    characters of the text, or overlaps another, leaves its text as it is."""
     text = as_str(record.get("text")) or ""
     links: list[tuple[int, int, str]] = []
     for facet in as_list(record.get("facets")):
@@ -264,9 +265,10 @@ def _text(record: dict[str, Any]) -> str:
             data[done:start].decode("utf-8")
         except UnicodeDecodeError:  # the range cuts a character
             continue
-        if shown == uri:  # written whole by its author: kept with its query
+        whole = whole_link(uri, shown)
+        if whole is None:  # the address written whole, or words: kept as written
             continue
-        pieces += [data[done:start], _shown_link(uri).encode("utf-8")]
+        pieces += [data[done:start], whole.encode("utf-8")]
         done = end
     pieces.append(data[done:])
     return b"".join(pieces).decode("utf-8", errors="replace").strip()

@@ -402,6 +402,26 @@ def test_a_link_s_tracking_parameters_are_not_its_words(
     assert mention.links[0] == link["uri"]
 
 
+def test_a_link_over_words_keeps_its_words(load_json: Callable[[str], Any]) -> None:
+    # A link facet over words, not over a shortened address (Bridgy Fed bridges every
+    # <a href>words</a> so; some clients link words): the words were replaced by the
+    # address, and a watch for the brand they name never saw the post. The real post's
+    # text and facet rewritten so; "✨" makes byte offsets differ from characters.
+    post = _facet_post(load_json, 3)
+    text = "✨ Loving the new Acme Rocket Boots, 10/10"
+    start = text.encode().index(b"Acme")
+    post["record"]["text"] = text
+    post["record"]["facets"] = [{
+        "index": {"byteStart": start, "byteEnd": start + len(b"Acme Rocket Boots")},
+        "features": [{"$type": "app.bsky.richtext.facet#link",
+                      "uri": "https://shop.example/p/42"}]}]
+    mention = post_to_mention(post)
+    assert mention is not None
+    assert mention.text == text
+    assert parse_query("acme").matches(MatchInput(text=mention.text, network="bluesky"))
+    assert mention.links[0] == "https://shop.example/p/42"
+
+
 @pytest.mark.parametrize("index", [
     {"byteStart": 5, "byteEnd": 2}, {"byteStart": -1, "byteEnd": 4},
     {"byteStart": 0, "byteEnd": 10**6}, {"byteStart": "0", "byteEnd": 4},
