@@ -25,7 +25,7 @@ from bot.sources.base import (
     SourceConfig,
     setting_error,
 )
-from bot.sources.cursors import LOOKBACK, cursor_time, drop_seen
+from bot.sources.cursors import LOOKBACK, SeenIds, cursor_time, drop_seen
 from bot.sources.json_fields import as_dict, as_list, as_str
 from bot.sources.text import (
     collapse_whitespace,
@@ -37,6 +37,8 @@ from bot.sources.text import (
 
 NETWORK = "bluesky"
 SEEN_KEEP = 300
+PROFILES_PER_CALL = 25
+"""Most actors one ``app.bsky.actor.getProfiles`` call takes (its lexicon's maxLength)."""
 _TICK = timedelta(milliseconds=1)
 log = logging.getLogger(__name__)
 _EXPIRED_CODES = frozenset({"ExpiredToken", "InvalidToken"})
@@ -391,6 +393,7 @@ class BlueskySource(Source[BlueskyConfig]):
         backlog = _backlog(cursor, since)
         posts, more = signed_in(
             http, config, lambda session: self._search(http, config, since, backlog, session))
+        _add_followers(http, config, posts, cursor)
         return self._result(posts, cursor, since, backlog, more=more)
 
     def _search(
@@ -440,6 +443,53 @@ class BlueskySource(Source[BlueskyConfig]):
         elif newest is not None:
             new_cursor["since"] = newest.isoformat()
         return FetchResult(mentions=mentions, cursor=new_cursor)
+
+
+def _add_followers(http: Fetcher, config: BlueskyConfig, posts: list[dict[str, Any]],
+                   cursor: Cursor) -> None:
+    """Write each new post's author's ``followersCount`` into its view, from getProfiles.
+
+    Search gives a post's author as a profileViewBasic, which has no followers count: the
+    reach of every Bluesky author was unknown. The distinct authors of the posts not read
+    before are looked up, ``PROFILES_PER_CALL`` a call; when that fails the posts are kept,
+    their authors' followers unknown (one warning)."""
+    seen = SeenIds(cursor.get("seen") or [])
+    authors: dict[str, list[dict[str, Any]]] = {}
+    for post in posts:
+        author = post.get("author")
+        did = as_str(author.get("did")) if isinstance(author, dict) else None
+        uri = as_str(post.get("uri"))
+        if did and isinstance(author, dict) and uri and uri not in seen:
+            authors.setdefault(did, []).append(author)
+    if not authors:
+        return
+    try:
+        counts = signed_in(http, config, lambda session: _followers(
+            http, config, list(authors), session))
+    except (SourceError, ValueError) as err:
+        log.warning("Bluesky: the followers of %d authors could not be read (%s); they "
+                    "stay unknown", len(authors), err)
+        return
+    for did, followers in counts.items():
+        for author in authors.get(did, ()):
+            author["followersCount"] = followers
+
+
+def _followers(http: Fetcher, config: BlueskyConfig, actors: list[str],
+               session: _Session) -> dict[str, int]:
+    """The followers count of each of ``actors`` (DIDs) getProfiles gives."""
+    headers = {"Authorization": f"Bearer {session.access_jwt}"}
+    counts: dict[str, int] = {}
+    for start in range(0, len(actors), PROFILES_PER_CALL):
+        payload = http.get(_xrpc(config, "app.bsky.actor.getProfiles"),
+                           params={"actors": actors[start:start + PROFILES_PER_CALL]},
+                           headers=headers).json()
+        for raw in as_list(as_dict(payload).get("profiles")):
+            profile = as_dict(raw)
+            did, followers = as_str(profile.get("did")), profile.get("followersCount")
+            if did and type(followers) is int and followers >= 0:
+                counts[did] = followers
+    return counts
 
 
 def _next_until(since: datetime | None, backlog: tuple[datetime, datetime] | None,

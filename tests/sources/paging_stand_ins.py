@@ -142,6 +142,7 @@ class XRecentSearch:
 
 BLUESKY_SEARCH = "/xrpc/app.bsky.feed.searchPosts"
 BLUESKY_LOGIN = "/xrpc/com.atproto.server.createSession"
+BLUESKY_PROFILES = "/xrpc/app.bsky.actor.getProfiles"
 
 
 def _z(moment: datetime) -> str:
@@ -185,7 +186,19 @@ class BlueskySearch:
         server.expect_request(BLUESKY_LOGIN, method="POST").respond_with_json(
             {"accessJwt": "jwt-1", "refreshJwt": "refresh-1", "did": "did:plc:brand"})
         server.expect_request(BLUESKY_SEARCH).respond_with_handler(self)
+        server.expect_request(BLUESKY_PROFILES).respond_with_handler(self.profiles)
         return self
+
+    def profiles(self, request: Request) -> Response:
+        """app.bsky.actor.getProfiles: a profileViewDetailed of each actor asked (1 to
+        25, its lexicon's maxLength), each with 3 followers."""
+        actors = request.args.getlist("actors")
+        if not 1 <= len(actors) <= 25:
+            return Response(json.dumps({"error": "InvalidRequest"}), status=400,
+                            content_type="application/json")
+        profiles = [{"did": did, "handle": "author.bsky.social", "followersCount": 3,
+                     "followsCount": 1, "postsCount": 1} for did in actors]
+        return Response(json.dumps({"profiles": profiles}), content_type="application/json")
 
     def __call__(self, request: Request) -> Response:
         """One page of the posts the request's filters select, newest first."""

@@ -25,6 +25,7 @@ from tests.sources.paging_stand_ins import BlueskySearch, poll_until_quiet
 SEARCH = "/xrpc/app.bsky.feed.searchPosts"
 LOGIN = "/xrpc/com.atproto.server.createSession"
 REFRESH = "/xrpc/com.atproto.server.refreshSession"
+PROFILES = "/xrpc/app.bsky.actor.getProfiles"
 
 
 def config(httpserver: HTTPServer, **values: Any) -> BlueskyConfig:
@@ -165,7 +166,8 @@ def test_fetch_signs_in_once_pages_and_keeps_a_time_cursor(
     assert second.cursor["since"] == "2023-09-28T13:00:00+00:00"
     logins = [e for e in httpserver.log if e[0].path == LOGIN]
     assert len(logins) == 1
-    assert httpserver.log[-1][0].args["cursor"] == "page2"
+    searches = [e[0] for e in httpserver.log if e[0].path == SEARCH]
+    assert searches[-1].args["cursor"] == "page2"
 
 
 def test_expired_token_is_refreshed_then_the_search_retried(
@@ -249,7 +251,8 @@ def test_a_post_field_of_the_wrong_shape_costs_that_field_not_the_fetch(
         bad = _view(json.loads(json.dumps(record["value"])), record["uri"] + "-bad")
         _set(bad, path, value)
         http = json_answers({"createSession": {"accessJwt": "a", "refreshJwt": "r"},
-                             "searchPosts": {"posts": [bad, good]}})
+                             "searchPosts": {"posts": [bad, good]},
+                             "getProfiles": {"profiles": []}})
         result = BlueskySource().fetch(http, BlueskyConfig(
             query="acme", handle="brand.bsky.social", app_password="pw"), {})
         assert [m.external_id for m in result.mentions] == [bad["uri"], good["uri"]]
@@ -479,3 +482,95 @@ def test_a_page_shortened_by_a_hidden_post_is_not_the_last(
     fetched, cursor = poll_until_quiet(source, http, cfg, cursor)
     assert sorted(fetched) == sorted(visible)
     assert cursor["since"] == (start + timedelta(seconds=45 * 80)).isoformat()
+
+
+def _capture_post(load_json: Callable[[str], Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A real post of the atproto.com capture as search gives it (its author a
+    profileViewBasic: no followersCount), and that account's profileViewDetailed as
+    getProfiles gives it, from the capture's account (lexicon app.bsky.actor.defs)."""
+    capture = load_json("bluesky/indigo_automod_capture_atprotocom.json")
+    record, meta = capture["postRecords"][1], capture["accountMeta"]
+    profile = {"did": meta["Identity"]["DID"], "handle": meta["Identity"]["Handle"],
+               "displayName": meta["Profile"]["DisplayName"],
+               "description": meta["Profile"]["Description"],
+               "followersCount": meta["FollowersCount"], "followsCount": meta["FollowsCount"],
+               "postsCount": meta["PostsCount"]}
+    return _view(record["value"], record["uri"]), profile
+
+
+def test_an_authors_followers_come_from_their_profile(
+    httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
+) -> None:
+    # Search's author view has no followersCount: every Bluesky author's reach was
+    # unknown, a post by atproto.com (47,411 followers) ranked as one by a new account.
+    post, profile = _capture_post(load_json)
+    login_ok(httpserver)
+    httpserver.expect_request(SEARCH).respond_with_json({"posts": [post, post | {
+        "uri": post["uri"] + "2"}]})
+    httpserver.expect_request(PROFILES, headers={"Authorization": "Bearer jwt-1"}
+                              ).respond_with_json({"profiles": [profile]})
+    result = BlueskySource().fetch(http, config(httpserver), {})
+    assert [m.author.followers for m in result.mentions] == [47411, 47411]
+    asked = [e[0].args.getlist("actors") for e in httpserver.log if e[0].path == PROFILES]
+    assert asked == [["did:plc:ewvi7nxzyoun6zhxrhs64oiz"]]  # each author once
+
+
+def test_authors_are_looked_up_25_a_call_and_only_for_new_posts(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    search = BlueskySearch().serve(httpserver)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    source, cfg = BlueskySource(), config(httpserver)
+    cursor = source.fetch(http, cfg, {}).cursor  # nothing found: nobody looked up
+    posts = search.post(start, 30)
+    authors = {uri: f"did:plc:author{n:02d}" for n, uri in enumerate(posts)}
+    handler = search.__call__
+
+    def by_many(request: Request) -> Response:
+        response = handler(request)
+        body = json.loads(response.get_data())
+        for view in body["posts"]:
+            view["author"]["did"] = authors[view["uri"]]
+        return Response(json.dumps(body), content_type="application/json")
+
+    httpserver.clear_all_handlers()
+    login_ok(httpserver)
+    httpserver.expect_request(SEARCH).respond_with_handler(by_many)
+    httpserver.expect_request(PROFILES).respond_with_handler(search.profiles)
+    result = source.fetch(http, config(httpserver, limit=50), cursor | {
+        "since": start.isoformat()})
+    assert len(result.mentions) == 30
+    assert {m.author.followers for m in result.mentions} == {3}
+    asked = [e[0].args.getlist("actors") for e in httpserver.log if e[0].path == PROFILES]
+    assert [len(a) for a in asked] == [25, 5]
+    assert sorted(a for batch in asked for a in batch) == sorted(authors.values())
+    httpserver.clear_log()
+    again = source.fetch(http, config(httpserver, limit=50), result.cursor)
+    assert again.mentions == []
+    assert not [e for e in httpserver.log if e[0].path == PROFILES]  # all read before
+
+
+@pytest.mark.parametrize("answer", [
+    Response(json.dumps({"error": "InternalServerError"}), status=500,
+             content_type="application/json"),
+    Response(json.dumps({"error": "InvalidRequest"}), status=400,
+             content_type="application/json"),
+    Response("<html>bad gateway</html>", status=200, content_type="text/html"),
+    Response(json.dumps({"profiles": 5}), content_type="application/json"),
+    Response(json.dumps({"profiles": [{"did": "did:plc:ewvi7nxzyoun6zhxrhs64oiz",
+                                       "followersCount": "12"}]}),
+             content_type="application/json"),
+], ids=["500", "400", "html", "profiles-number", "count-text"])
+def test_a_failed_profile_look_up_keeps_the_posts(
+    answer: Response, httpserver: HTTPServer, http: HttpClient,
+    load_json: Callable[[str], Any], caplog: pytest.LogCaptureFixture,
+) -> None:
+    post, _ = _capture_post(load_json)
+    login_ok(httpserver)
+    httpserver.expect_request(SEARCH).respond_with_json({"posts": [post]})
+    httpserver.expect_request(PROFILES).respond_with_response(answer)
+    with caplog.at_level("WARNING", logger="bot.sources"):
+        result = BlueskySource().fetch(http, config(httpserver), {})
+    assert [m.external_id for m in result.mentions] == [post["uri"]]
+    assert result.mentions[0].author.followers is None
+    assert len([r for r in caplog.records if r.levelname == "WARNING"]) <= 1
