@@ -33,8 +33,9 @@ from bot.sources.cursors import (
     status_id,
     stored_id,
 )
-from bot.sources.json_fields import as_dict, as_id, as_str
+from bot.sources.json_fields import as_dict, as_id, as_list, as_str
 from bot.sources.text import (
+    collapse_whitespace,
     extract_links,
     html_to_text,
     language_tag,
@@ -348,7 +349,7 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
         external_id=as_str(status.get("uri")) or as_str(status.get("url")) or local_url,
         url=_web_link(status.get("url")) or _web_link(status.get("uri")) or local_url,
         author=_author(status.get("account")),
-        text=html_to_text(content),
+        text="\n".join(filter(None, (html_to_text(content), *_read_aside(status)))),
         published_at=published,
         title=spoiler,
         language_hint=language_tag(as_str(status.get("language"))),
@@ -359,6 +360,24 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
         extra=extra,
         parent_external_id=parent,
     )
+
+
+def _read_aside(status: dict[str, Any]) -> list[str]:
+    """The words of a status outside its content that Mastodon's search reads too
+    (Status#searchable_text): each image description on a line of its own ("🖼 ..."),
+    then the poll's options on one ("📊 a · b"). Without them a status found by its
+    alt text or a poll option was filtered out by the watch that searched for it, and a
+    card could not show why it matched."""
+    lines = []
+    for media in as_list(status.get("media_attachments")):
+        description = collapse_whitespace(as_str(as_dict(media).get("description")) or "")
+        if description:
+            lines.append(f"\N{FRAME WITH PICTURE} {description}")
+    options = [title for option in as_list(as_dict(status.get("poll")).get("options"))
+               if (title := collapse_whitespace(as_str(as_dict(option).get("title")) or ""))]
+    if options:
+        lines.append("\N{BAR CHART} " + " \N{MIDDLE DOT} ".join(options))
+    return lines
 
 
 def _web_link(value: object) -> str | None:

@@ -104,7 +104,7 @@ def test_reply_and_remote_account(load_json: Callable[[str], Any]) -> None:
     assert media is not None
     assert media.author.handle == "@halcy@mastodon.social"
     assert media.extra["in_reply_to_id"] == "110447001287656894"
-    assert media.text == "image post"
+    assert media.text == "image post\n\N{FRAME WITH PICTURE} furry cube"  # its alt text
     emoji = status_to_mention(load_json("mastodon/mastodonpy_status_custom_emoji.json"), "x")
     assert emoji is not None
     assert emoji.author.handle == "@halcy@icosahedron.website"
@@ -748,3 +748,28 @@ def test_a_status_federating_late_to_a_server_with_ulid_ids_is_read_on_the_next_
     assert [m.extra["status_id"] for m in third.mentions] == late + newest
     assert position(third.cursor) == {"min_id": newest[0]}
     assert source.fetch(http, cfg, third.cursor).mentions == []  # read again, not twice
+
+
+def test_image_descriptions_and_poll_options_are_read(
+    httpserver: HTTPServer, http: HttpClient, load_json: Callable[[str], Any]
+) -> None:
+    # Mastodon's search finds a status by its alt text and poll options too; only the
+    # content was kept, so the watch that searched for them filtered the status out.
+    media = load_json("mastodon/mastodonpy_status_with_media.json")
+    poll = load_json("mastodon/mastodonpy_status_with_poll.json")
+    httpserver.expect_request(MASTODON_SEARCH).respond_with_json(
+        {"accounts": [], "hashtags": [], "statuses": [media, poll]})
+    cfg = config(httpserver, mode="search", query="furry cube", access_token="tok")
+    by_id = {m.extra["status_id"]: m for m in MastodonSource().fetch(http, cfg, {}).mentions}
+    pictured, polled = by_id[media["id"]], by_id[poll["id"]]
+    assert pictured.text == "image post\n\N{FRAME WITH PICTURE} furry cube"
+    assert polled.text == ("secret test poll :hecker:\n\N{BAR CHART} real \N{MIDDLE DOT} "
+                           "fr fr \N{MIDDLE DOT} so true \N{MIDDLE DOT} :hecker:")
+    watch = parse_query('"furry cube" OR "so true"')
+    assert all(watch.matches(MatchInput(text=m.text, network="mastodon"))
+               for m in (pictured, polled))
+    # attachments without a description, or a poll of hostile shape, add nothing
+    bare = media | {"media_attachments": [{"description": None}, 5, {"description": " "}],
+                    "poll": {"options": [{"title": 7}, "x", {}]}}
+    mention = status_to_mention(bare, "https://mastodon.social")
+    assert mention is not None and mention.text == "image post"
