@@ -30,6 +30,7 @@ from xml.parsers import expat
 import feedparser
 from feedparser import datetimes as fp_datetimes
 from feedparser import encodings as fp_encodings
+from feedparser.mixin import _FeedParserMixin
 
 from bot.net.errors import SourceError
 from bot.sources.text import (
@@ -282,8 +283,16 @@ def _from_struct(struct: time.struct_time | None) -> datetime | None:
 
 
 def _html_or_text(value: str | None) -> str:
-    """RSS fields are HTML in practice, even titles."""
-    return html_to_text(value) if value else ""
+    """A title that may be HTML (RSS titles often are, entity-escaped) or plain text.
+
+    Read as HTML only when it looks like HTML as feedparser guesses for RSS (a closing
+    tag or an entity, every tag a known HTML one): "Option<Acme> panics" is text, and
+    read as HTML its "<Acme>" was dropped as a tag."""
+    if not value:
+        return ""
+    if ("<" in value or "&" in value) and not _FeedParserMixin.looks_like_html(value):
+        return collapse_whitespace(value)
+    return html_to_text(value)
 
 
 def _join(base: str, link: str | None) -> str | None:
@@ -377,7 +386,7 @@ def _rss_item(item: ET.Element, base: str, feed_lang: str | None, about: bool) -
     return _new_entry(FeedEntry, (
         guid or (item.get(_RDF_ABOUT) if about else None),
         link,
-        (html_to_text(title) or None) if title else None,
+        (_html_or_text(title) or None) if title else None,
         html_to_text(html) if html else "",
         _rss_author(item, children),
         None,
@@ -440,8 +449,8 @@ def _atom_text(element: ET.Element | None, atom03: bool) -> str:
         and not kind.endswith("xml")
     ):
         raw = _b64_text(raw)
-    if kind == "text" and mode != "escaped" and "<" not in raw:
-        return collapse_whitespace(raw)
+    if kind in {"text", "text/plain"} and mode != "escaped":
+        return collapse_whitespace(raw)  # plain text: a "<" in it is a character
     return html_to_text(raw)
 
 

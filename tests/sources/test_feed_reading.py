@@ -1,0 +1,58 @@
+"""Feeds: what an entry's words and dates are read as (plain-text constructs, dates with
+unusual offsets, podcast fields), through the real HTTP layer where a source reads them."""
+
+from __future__ import annotations
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from bot.net.http import HttpClient
+from bot.sources.feedparse import parse_feed, parse_tolerant
+from bot.sources.rss import RssConfig, RssSource
+
+FORUM_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <title>Support forum</title><id>urn:forum</id><updated>2026-12-07T10:00:00Z</updated>
+  <entry><id>urn:forum:1</id><updated>2026-12-07T10:00:00Z</updated>
+    <link href="https://forum.example/t/1"/>
+    <title>Option&lt;Acme&gt; panics on empty input</title>
+    <content type="text">Mail from Jane Doe &lt;jane@acme.com&gt; said it shipped.</content>
+  </entry>
+  <entry><id>urn:forum:2</id><updated>2026-12-07T10:05:00Z</updated>
+    <link href="https://forum.example/t/2"/>
+    <title type="html">Read &lt;b&gt;this&lt;/b&gt; first</title>
+    <summary type="text/plain">Option&lt;Acme&gt; again</summary>
+  </entry>
+</feed>"""
+
+
+def test_atom_plain_text_keeps_its_angle_brackets(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # Atom type="text" (every title's default) is plain text: "<Acme>" was read as an
+    # HTML tag and dropped, "Option<Acme> panics" stored as "Option panics".
+    httpserver.expect_request("/forum.atom").respond_with_data(
+        FORUM_ATOM, content_type="application/atom+xml")
+    result = RssSource().fetch(http, RssConfig(url=httpserver.url_for("/forum.atom")), {})
+    by_id = {m.external_id: m for m in result.mentions}
+    first, second = by_id["urn:forum:1"], by_id["urn:forum:2"]
+    assert first.title == "Option<Acme> panics on empty input"
+    assert first.text == "Mail from Jane Doe <jane@acme.com> said it shipped."
+    assert second.title == "Read this first"  # type="html" stays HTML
+    assert second.text == "Option<Acme> again"
+
+
+@pytest.mark.parametrize(("title", "read"), [
+    ("Option&lt;Acme&gt; panics", "Option<Acme> panics"),  # no HTML: kept as written
+    ("A &amp; B &lt;c&gt;", "A & B <c>"),
+    ("&lt;i&gt;Acme&lt;/i&gt; news", "Acme news"),  # entity-escaped HTML, as is common
+    ("Tom &amp;amp; Jerry", "Tom & Jerry"),  # double-escaped: an entity in the text
+    ("<![CDATA[Acme <b>rocks</b>]]>", "Acme rocks"),
+])
+def test_an_rss_title_is_html_only_when_it_looks_like_html(title: str, read: str) -> None:
+    # RSS says nothing of a title's type: as feedparser, HTML only when it has a closing
+    # tag or an entity (every tag a known HTML one), else plain text.
+    feed = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title><item>"
+            b"<guid>g1</guid><title>" + title.encode() + b"</title></item></channel></rss>")
+    assert parse_feed(feed).entries[0].title == read
+    assert parse_tolerant(feed.replace(b"</rss>", b"")).entries[0].title == read
