@@ -41,6 +41,7 @@ from bot.sources.text import (
     language_tag,
     parse_iso,
     parse_rfc822,
+    parse_slashed_date,
     to_utc,
     usable_url,
 )
@@ -224,7 +225,8 @@ def _parse_date(value: str | None) -> datetime | None:
         return None
     # ISO 8601 starts with the year; RSS dates ("Thu, 01 Jan 2004...") skip a failed try.
     iso = value.lstrip()[:1].isdigit()
-    parsed = (parse_iso(value) if iso else None) or parse_rfc822(value)
+    parsed = ((parse_iso(value) or parse_slashed_date(value)) if iso else None
+              ) or parse_rfc822(value)
     if parsed is not None:
         return parsed
     struct = fp_datetimes._parse_date(value)

@@ -292,7 +292,9 @@ def parse_rfc822(value: str) -> datetime | None:
         match = _RFC822.fullmatch(value.strip())
         if match is not None:
             return _rfc822_canonical(match)
-        moment = parsedate_to_datetime(value.strip())
+        # An offset written "-05:00", or as JavaScript writes a date ("GMT+0300 (Moscow
+        # Standard Time)"), is none email.utils reads: it gave the time as UTC, hours off.
+        moment = parsedate_to_datetime(_ODD_OFFSET.sub(r"\1 \2\3\4", value.strip()))
         if moment.tzinfo is None:
             # A zone email.utils does not know (it knows RFC 822's: GMT and the North
             # American ones) leaves the time naive: CET read as UTC was an hour off.
@@ -304,6 +306,33 @@ def parse_rfc822(value: str) -> datetime | None:
     except (TypeError, ValueError, IndexError, OverflowError):
         # OverflowError: a time zone that moves a time past year 9999 (one such entry
         # made the whole feed fail).
+        return None
+
+
+_ODD_OFFSET = re.compile(
+    r"([0-9]:[0-9]{2})\s*(?:GMT|UTC)?\s*([+-])([0-9]{2}):?([0-9]{2})(?:\s*\([^()]*\))?$")
+"""An offset after a date's time, with a colon or after GMT/UTC, a zone name in
+parentheses after it: its group written as RFC 822 writes it (``-0500``)."""
+_SLASHED_DATE = re.compile(
+    r"\s*([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})"
+    r"(?:[ T]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?\s*([+-][0-9]{2}:?[0-9]{2}|Z|UTC|GMT)?)?\s*")
+
+
+def parse_slashed_date(value: str) -> datetime | None:
+    """A date written ``YYYY/MM/DD`` with an optional ``hh:mm[:ss]`` and offset (common
+    in Chinese and Japanese feeds), to aware UTC (no offset: UTC); None for any other."""
+    match = _SLASHED_DATE.fullmatch(value)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, offset = match.groups()
+    zone = "+00:00" if offset in {None, "Z", "UTC", "GMT"} else offset
+    if ":" not in zone:
+        zone = f"{zone[:3]}:{zone[3:]}"
+    try:
+        return to_utc(datetime.fromisoformat(
+            f"{year}-{int(month):02d}-{int(day):02d}T{int(hour or 0):02d}:{minute or '00'}:"
+            f"{second or '00'}{zone}"))
+    except (ValueError, OverflowError):
         return None
 
 

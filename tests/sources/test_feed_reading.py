@@ -3,11 +3,13 @@ unusual offsets, podcast fields), through the real HTTP layer where a source rea
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from pytest_httpserver import HTTPServer
 
 from bot.net.http import HttpClient
-from bot.sources.feedparse import parse_feed, parse_tolerant
+from bot.sources.feedparse import _parse_date, parse_feed, parse_tolerant
 from bot.sources.rss import RssConfig, RssSource
 
 FORUM_ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
@@ -56,3 +58,47 @@ def test_an_rss_title_is_html_only_when_it_looks_like_html(title: str, read: str
             b"<guid>g1</guid><title>" + title.encode() + b"</title></item></channel></rss>")
     assert parse_feed(feed).entries[0].title == read
     assert parse_tolerant(feed.replace(b"</rss>", b"")).entries[0].title == read
+
+
+DATED_RSS = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Acme watchers</title><link>https://news.example/</link>
+<item><guid>ny-1</guid><link>https://news.example/ny-1</link><title>Acme in NYC</title>
+  <pubDate>Mon, 07 Dec 2026 10:00:00 -05:00</pubDate></item>
+<item><guid>msk-1</guid><link>https://news.example/msk-1</link><title>Acme in Moscow</title>
+  <pubDate>Mon Dec 07 2026 18:30:00 GMT+0300 (Moscow Standard Time)</pubDate></item>
+<item><guid>tw-1</guid><link>https://news.example/tw-1</link><title>Acme in Taipei</title>
+  <pubDate>2026/03/05 10:00:00</pubDate></item>
+</channel></rss>"""
+
+
+def test_feed_dates_with_unusual_offsets_keep_their_offset(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # An offset with a colon, or JavaScript's "GMT+0300 (...)", was dropped and the time
+    # read as UTC (5 hours early for New York, 3 late for Moscow); "2026/03/05" was read
+    # by feedparser's fallback as 1 December 2026.
+    httpserver.expect_request("/dated.xml").respond_with_data(
+        DATED_RSS, content_type="application/rss+xml")
+    result = RssSource().fetch(http, RssConfig(url=httpserver.url_for("/dated.xml")), {})
+    assert {m.external_id: m.published_at for m in result.mentions} == {
+        "ny-1": datetime(2026, 12, 7, 15, 0, tzinfo=UTC),
+        "msk-1": datetime(2026, 12, 7, 15, 30, tzinfo=UTC),
+        "tw-1": datetime(2026, 3, 5, 10, 0, tzinfo=UTC),
+    }
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("Tue, 10 Jun 2003 04:00:00 +05:30", datetime(2003, 6, 9, 22, 30, tzinfo=UTC)),
+    ("Tue, 10 Jun 2003 04:00:00 +05:30 (IST)", datetime(2003, 6, 9, 22, 30, tzinfo=UTC)),
+    ("Tue, 10 Jun 2003 04:00:00 UTC-03:00", datetime(2003, 6, 10, 7, 0, tzinfo=UTC)),
+    ("Tue Jun 10 2003 04:00:00 GMT-0700 (Pacific Daylight Time)",
+     datetime(2003, 6, 10, 11, 0, tzinfo=UTC)),
+    ("Tue, 10 Jun 2003 04:00:00 GMT", datetime(2003, 6, 10, 4, 0, tzinfo=UTC)),
+    ("Tue, 10 Jun 2003 04:00:00 CET", datetime(2003, 6, 10, 3, 0, tzinfo=UTC)),
+    ("2003/6/10", datetime(2003, 6, 10, tzinfo=UTC)),
+    ("2003/06/10 04:00", datetime(2003, 6, 10, 4, 0, tzinfo=UTC)),
+    ("2003/06/10 04:00:00 +08:00", datetime(2003, 6, 9, 20, 0, tzinfo=UTC)),
+    ("2003-06-10T04:00:00+02:00", datetime(2003, 6, 10, 2, 0, tzinfo=UTC)),
+])
+def test_feed_date_offsets(written: str, read: datetime) -> None:
+    assert _parse_date(written) == read
