@@ -56,6 +56,7 @@ CONTENT = "http://purl.org/rss/1.0/modules/content/"
 MEDIA = "http://search.yahoo.com/mrss/"
 XML = "http://www.w3.org/XML/1998/namespace"
 FEEDBURNER = "http://rssnamespace.org/feedburner/ext/1.0"
+ITUNES = "http://www.itunes.com/dtds/podcast-1.0.dtd"
 
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 _HTML_PAGE = re.compile(
@@ -316,10 +317,12 @@ _RSS_TEXTS = (
     f"{{{RSS10}}}description",
     f"{{{DC}}}description",
     f"{{{MEDIA}}}description",
+    f"{{{ITUNES}}}summary",  # a podcast episode's notes, where it has no description
+    f"{{{ITUNES}}}subtitle",
 )
 _RSS_TITLES = ("title", f"{{{RSS10}}}title", f"{{{RSS090}}}title", f"{{{DC}}}title")
 _RSS_DATES = ("pubDate", f"{{{DC}}}date", f"{{{ATOM10}}}published", f"{{{ATOM10}}}updated", "date")
-_RSS_AUTHORS = (f"{{{DC}}}creator", "author")
+_RSS_AUTHORS = (f"{{{DC}}}creator", "author", f"{{{ITUNES}}}author")
 _ATOM_AUTHOR_NAME = f"{{{ATOM10}}}author/{{{ATOM10}}}name"
 
 

@@ -4,10 +4,12 @@ unusual offsets, podcast fields), through the real HTTP layer where a source rea
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from pytest_httpserver import HTTPServer
 
+from bot.matching import MatchInput, parse_query
 from bot.net.http import HttpClient
 from bot.sources.feedparse import _parse_date, parse_feed, parse_tolerant
 from bot.sources.rss import RssConfig, RssSource
@@ -102,3 +104,33 @@ def test_feed_dates_with_unusual_offsets_keep_their_offset(
 ])
 def test_feed_date_offsets(written: str, read: datetime) -> None:
     assert _parse_date(written) == read
+
+
+def test_a_podcast_episode_is_read_from_its_itunes_fields(
+    shared_data: Path, httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # Apple's example podcast feed: its episodes have no <description>, their notes are in
+    # <itunes:summary> and their author in <itunes:author>; they were stored with no text
+    # and no author, and a watch for a word of the notes never matched.
+    httpserver.expect_request("/podcast.rss").respond_with_data(
+        (shared_data / "feeds" / "huginn__podcast.rss").read_bytes(),
+        content_type="application/rss+xml")
+    result = RssSource().fetch(http, RssConfig(url=httpserver.url_for("/podcast.rss")), {})
+    spices = next(m for m in result.mentions if m.title == "Shake Shake Shake Your Spices")
+    assert spices.text.startswith("This week we talk about salt and pepper shakers, ")
+    assert spices.author.name == "John Doe"
+    assert parse_query("pepper").matches(MatchInput(text=spices.text))
+    assert "https://itunes/apple.com/us/book/antique-trader-salt-pepper/id429691295?mt=11" \
+        in spices.links
+
+
+def test_a_podcast_subtitle_is_the_text_when_nothing_else_is() -> None:
+    feed = (b"<?xml version='1.0'?><rss version='2.0' xmlns:itunes="
+            b"'http://www.itunes.com/dtds/podcast-1.0.dtd'><channel><title>t</title><item>"
+            b"<guid>g1</guid><title>Ep 1</title><itunes:subtitle>Acme rockets, reviewed"
+            b"</itunes:subtitle></item><item><guid>g2</guid><title>Ep 2</title><description>"
+            b"Notes</description><itunes:summary>Summary</itunes:summary></item></channel>"
+            b"</rss>")
+    first, second = parse_feed(feed).entries
+    assert first.text == "Acme rockets, reviewed"
+    assert second.text == "Notes"  # a description comes first
