@@ -13,7 +13,8 @@ from storage.models_base import Base, utcnow
 class OutboxPause(Base):
     """One row per paused workspace: its messages stay pending until the token works again.
 
-    The row is deleted when a delivery for the workspace succeeds (the audit trail keeps
+    The row is deleted when a delivery for the workspace succeeds, or Slack accepts its
+    token again (``auth.test``, asked when nothing is due to try; the audit trail keeps
     the pause: ``outbox.paused`` / ``outbox.resumed`` events).
     """
 
@@ -26,7 +27,8 @@ class OutboxPause(Base):
     detail: Mapped[str | None] = mapped_column(Text)
     paused_at: Mapped[datetime] = mapped_column(default=utcnow)
     probes: Mapped[int] = mapped_column(Integer, default=0)
-    """Deliveries tried since the pause began, each refused for the same reason."""
+    """Deliveries (or checks of the token, ``auth.test``) tried since the pause began, each
+    refused."""
     last_probe_at: Mapped[datetime | None]
     next_probe_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -256,6 +256,12 @@ class Notifier(Protocol):
         Raises DeliveryError when the look-up fails, or as ``find_file`` when ``budget``
         has no call left for it."""
 
+    def check_token(self, team_id: str | None = None) -> None:
+        """Ask Slack whether it accepts the bot token the messages of ``team_id`` go with
+        (``auth.test``): what ends an outbox paused on a refused token when no message is
+        due to try. Raises DeliveryError (``token_dead`` when the token is refused,
+        ``retryable`` when Slack could not tell)."""
+
     def delete(self, channel: str, ts: str, team_id: str | None = None) -> None:
         """Delete message ``ts`` that Vigie posted in ``channel``. Raises DeliveryError."""
 

@@ -81,7 +81,13 @@ What a row that cannot go out does to the others:
   (and at once after a restart, e.g. with a new token) the workspace's first due row is
   tried again: that delivery is the probe. When it goes through, the pause ends, the rows
   flow, and every admin of the workspace gets a DM saying from when to when delivery was
-  paused (a DM is impossible while the token is dead).
+  paused (a DM is impossible while the token is dead). A workspace with no row tried then
+  (a quiet one: the scheduled jobs queue nothing for it while it is paused, see below) is
+  probed with ``auth.test`` instead (``_check_token``): the token accepted ends the pause
+  the same way, refused it extends it, and Slack not reached leaves it for a later try.
+  Not a workspace marked uninstalled (Slack said its tokens are gone: only an install
+  gives one back), nor a pause on a missing scope (``auth.test`` proves nothing of
+  ``chat:write``).
   A token Slack takes but lets post nothing (``missing_scope``, the app installed again
   without ``chat:write``... see ``POSTING_REFUSED``) pauses it the same way, the scope Slack
   said is needed shown by ``vigie doctor``. Its probe must post a message: a file shared or
@@ -682,15 +688,20 @@ class OutboxSender:
         # Rows a newer process sent meanwhile are never read again here: forget them.
         self._not_known = {row_id: at for row_id, at in self._not_known.items() if at > now}
         with self._sessions() as session:
-            pauses = session.execute(select(OutboxPause.workspace_id, OutboxPause.next_probe_at,
-                                            OutboxPause.error)).tuples().all()
-        self._pauses = {workspace_id: probe_at for workspace_id, probe_at, _ in pauses}
+            pauses = session.execute(
+                select(OutboxPause.workspace_id, OutboxPause.next_probe_at, OutboxPause.error,
+                       Workspace.uninstalled_at)
+                .join(Workspace, Workspace.id == OutboxPause.workspace_id)).tuples().all()
+        self._pauses = {workspace_id: probe_at for workspace_id, probe_at, _, _ in pauses}
         if not self._started:
             # A (re)started process probes at once: it may have been given a new token.
             self._pauses = dict.fromkeys(self._pauses, now)
             self._started = True
-        probing = [workspace_id for workspace_id, _, error in pauses
+        probing = [workspace_id for workspace_id, _, error, _ in pauses
                    if error in DEAD_TOKEN_PAUSES and self._pauses[workspace_id] <= now]
+        # Those whose token is checked (``_check_token``) if no row of theirs is tried.
+        checks = [(workspace_id, probe_at) for workspace_id, probe_at, error, uninstalled
+                  in pauses if workspace_id in probing and uninstalled is None]
         if probing:
             # A refused token may work again at this probe: a digest or report it kept
             # waiting for days must not be that probe, nor follow it.
@@ -745,7 +756,53 @@ class OutboxSender:
                     considered += 1
             if len(rows) < asked:
                 break  # nothing more was pending when the batch was read
+        for workspace_id, probe_at in checks:
+            if self._stopping:
+                break
+            if workspace_id not in self._probed:
+                self._check_token(workspace_id, probe_at, report)
         return report
+
+    def _check_token(self, workspace_id: int, probe_at: datetime,
+                     report: FlushReport) -> None:
+        """Probe the pause of ``workspace_id`` on a refused token when no row of it went to
+        Slack in this flush (none due: a quiet workspace, which the scheduled jobs queue
+        nothing for while it is paused, ``reach``): ask Slack whether it accepts the token
+        now (``Notifier.check_token``, ``auth.test``). Accepted, the pause ends as after a
+        delivery (``_resume``); refused, it is extended as after a refused delivery
+        (``_pause``); Slack not reached, it is tried again later, the pause kept as it is.
+
+        The probe is claimed first by moving the pause's probe time on by ``SEND_LEASE``
+        (compare-and-set on ``probe_at``, its time when the flush began), so that of the
+        senders of several processes only one asks. A workspace marked uninstalled is not
+        probed: Slack said its tokens are gone, and only an install brings one back
+        (``bot.services.installs.do_reinstalled``)."""
+        now = self._clock()
+        with transaction(self._sessions) as session:
+            claimed = session.execute(
+                update(OutboxPause)
+                .where(OutboxPause.workspace_id == workspace_id,
+                       OutboxPause.next_probe_at == probe_at,
+                       OutboxPause.error.in_(sorted(DEAD_TOKEN_PAUSES)))
+                .values(next_probe_at=now + SEND_LEASE)
+                .execution_options(synchronize_session=False))
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                return  # another sender probes it, or its pause ended or changed
+            team = session.scalar(select(Workspace.team_id).where(
+                Workspace.id == workspace_id))
+        self._probed.add(workspace_id)
+        try:
+            self._notifier.check_token(team)
+        except DeliveryError as err:
+            self._token_not_accepted(workspace_id, team, err, report)
+            return
+        with transaction(self._sessions) as session:
+            uninstalled = session.scalar(select(Workspace.uninstalled_at).where(
+                Workspace.id == workspace_id))
+            if uninstalled is None:
+                self._resume(session, workspace_id, posted=False)
+        if uninstalled is None and self.token_watch is not None:
+            self.token_watch.accepted()
 
     def _consider(self, row_id: int, channel: str, next_attempt_at: datetime,
                   workspace_id: int, now: datetime, wait: bool, blocked: set[str],
@@ -931,6 +988,34 @@ class OutboxSender:
             return True
         report.sent += 1
         return True
+
+    def _token_not_accepted(self, workspace_id: int, team: str | None, err: DeliveryError,
+                            report: FlushReport) -> None:
+        """Slack did not accept the token of ``workspace_id`` at its check (``err``): a
+        refused token extends the pause with the probes' backoff, as a refused delivery
+        does (``_pause``); anything else (Slack not reached, a 5xx) says nothing of the
+        token, and the check is tried again after the pause's current backoff, its count
+        of probes unchanged."""
+        delay = 0.0
+        with transaction(self._sessions) as session:
+            pause = session.get(OutboxPause, workspace_id, with_for_update=True)
+            if pause is None:
+                return  # a delivery of another sender ended it meanwhile
+            if err.token_dead:
+                report.paused += 1
+                self._pause(session, workspace_id, err)
+            else:
+                delay = max(exponential(pause.probes, base=PROBE_BASE_SECONDS,
+                                        cap=PROBE_CAP_SECONDS, max_exponent=16),
+                            err.retry_after or 0.0)
+                pause.next_probe_at = self._clock() + timedelta(seconds=delay)
+                self._pauses[workspace_id] = pause.next_probe_at
+        if not err.token_dead:
+            log.warning("could not ask Slack whether it accepts the bot token of workspace "
+                        "%s, whose outbox is paused: %s; asking again in %.0fs", team, err,
+                        delay)
+        elif self.token_watch is not None:
+            self.token_watch.refused(str(err.code))
 
     def _delete_late_copy(self, row_id: int, copy: str, team_id: str | None,
                           channel: str | None = None) -> None:
@@ -1544,7 +1629,8 @@ class OutboxSender:
                  workspace_id, err.code, delay)
 
     def _resume(self, session: Session, workspace_id: int, *, posted: bool) -> None:
-        """End the pause of ``workspace_id`` after a delivery went through; tell its admins.
+        """End the pause of ``workspace_id`` after a delivery went through (or Slack
+        accepted its token, ``_check_token``); tell its admins.
         A pause on a token that may not post (POSTING_REFUSED) ends only with a message
         posted or updated (``posted``): a file shared proves nothing of ``chat:write``. The
         pause then stays, its probe due: the workspace's next row is tried at the next

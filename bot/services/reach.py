@@ -8,7 +8,12 @@ may never have reached Vigie (it was down when the app was uninstalled), and the
 refusal is then the only sign. What those jobs queued meanwhile would wait in the paused
 outbox and reach the channel all at once, days late. A pause on a token that may not post
 (``missing_scope``) is not one: Slack accepts that token, and the scope comes back with
-an install."""
+an install.
+
+With nothing queued, such a pause still ends once Slack accepts the token again: at each
+of its retry times the outbox asks Slack (``auth.test``) when no row of the workspace is
+there to try (``bot.services.outbox``). Not for a workspace marked uninstalled, which
+waits for an install (``bot.services.installs.do_reinstalled``)."""
 
 from __future__ import annotations
 

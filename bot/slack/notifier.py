@@ -351,6 +351,31 @@ class SlackNotifier:
                 if metadata_matches(item.get("metadata") or {}, event_type, key, key_value,
                                     also, token)]
 
+    def check_token(self, team_id: str | None = None) -> None:
+        """Ask Slack whether it accepts the bot token the messages of ``team_id`` go with
+        (``auth.test``, https://docs.slack.dev/reference/methods/auth.test: ``ok: true``
+        with the token's ``team_id``, or ``ok: false`` with ``invalid_auth``,
+        ``token_revoked``...). Raises DeliveryError: Slack's code when it refuses it
+        (``DeliveryError.token_dead`` for a refused token), ``not_installed`` when no token
+        is stored for the team or when the one stored (several workspaces) belongs to
+        another team, retryable when Slack could not be reached or failed (a 5xx, a 429,
+        ``internal_error``)."""
+        token = self._token(team_id)
+        try:
+            answer = self._client.auth_test(**token)
+        except SlackApiError as err:
+            code = err.response.get("error")
+            raise DeliveryError(f"Slack refused the bot token: {code}",
+                                retry_after=_retry_after(err), code=code,
+                                asked=_asked(err)) from None
+        except (SlackClientError, OSError) as err:
+            raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
+                                retry_after=10.0) from None
+        owner = answer.get("team_id")
+        if token and owner != team_id:
+            raise DeliveryError(f"the bot token stored for workspace {team_id} is "
+                                f"workspace {owner}'s", code="not_installed")
+
     def delete(self, channel: str, ts: str, team_id: str | None = None) -> None:
         """Delete message ``ts`` that Vigie posted in ``channel`` (``chat.delete``: a bot
         token deletes its own messages). Raises DeliveryError."""

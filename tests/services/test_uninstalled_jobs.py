@@ -5,21 +5,26 @@ already stale then are dropped at the reinstall."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.config import load_settings
 from bot.services.installs import do_reinstalled, do_uninstalled
 from bot.services.notifications import send_approval_digests
-from bot.services.outbox import KIND_POST, OutboxSender, do_enqueue
+from bot.services.outbox import KIND_POST, PROBE_CAP_SECONDS, OutboxSender, do_enqueue
 from bot.services.reporting.digest import run_due_digests
 from bot.services.reporting.monthly import run_due_reports
 from bot.services.sla import run_sla_checks
 from bot.services.spikes import run_spike_checks
+from bot.slack.client import build_web_client
+from bot.slack.notifier import SlackNotifier
 from storage.db import transaction
-from storage.models import Draft, Member, Mention, OutboxMessage, Watch, Workspace
+from storage.models import AuditEvent, Draft, Member, Mention, OutboxMessage, Watch, Workspace
+from storage.models_base import as_utc
 from storage.models_influencers import ReportSchedule
 from storage.models_notifications import NotificationState
 from storage.models_outbox import OutboxPause
@@ -259,3 +264,166 @@ def test_no_approval_digest_while_uninstalled(sessions: sessionmaker[Session],
     do_reinstalled(sessions, TEAM_ID, now=now + timedelta(hours=2))
     assert send_approval_digests(sessions, now + timedelta(hours=2)) == 1
     assert [channel for _status, channel in _queued(sessions, workspace_id)] == ["U0APPROVER"]
+
+
+DIGEST_KEY = "digest:1:C07VIGIEFEED:2026-11-21:post"
+OTHER_TEAM = "T07OTHER01"
+
+
+def _quiet_and_refused(sessions: sessionmaker[Session], workspace_id: int,
+                       standin: SlackStandIn, clock: Clock) -> OutboxSender:
+    """A quiet brand whose token Slack refuses (its events missed): its only row, a daily
+    digest queued two days ago, met the refusal and paused the outbox; the next probe
+    drops it as stale, and then nothing of the workspace is due to be that probe."""
+    with transaction(sessions) as session:
+        session.add(Watch(workspace_id=workspace_id, name="acme", channel_id=CHANNEL_ID))
+    _queue(sessions, workspace_id, DIGEST_KEY, timedelta(days=2))
+    return _refused(sessions, standin, clock)
+
+
+def _pause(sessions: sessionmaker[Session], workspace_id: int, now: datetime) -> None:
+    with transaction(sessions) as session:
+        session.add(OutboxPause(workspace_id=workspace_id, error="invalid_auth",
+                                paused_at=now - timedelta(hours=1), probes=3,
+                                next_probe_at=now - timedelta(seconds=1)))
+
+
+def _other_workspace(sessions: sessionmaker[Session]) -> int:
+    with transaction(sessions) as session:
+        workspace = Workspace(team_id=OTHER_TEAM)
+        session.add(workspace)
+        session.flush()
+        return workspace.id
+
+
+def _pauses(sessions: sessionmaker[Session]) -> dict[int, tuple[str, int, datetime]]:
+    with sessions() as session:
+        return {p.workspace_id: (p.error, p.probes, as_utc(p.next_probe_at))
+                for p in session.scalars(select(OutboxPause))}
+
+
+def test_a_quiet_workspace_whose_token_works_again_resumes_and_gets_its_digest(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    """Nothing is due when the pause's probe time comes (the scheduled jobs queue nothing
+    for a workspace whose token is refused): Slack is asked whether it accepts the token
+    (auth.test), and it does, so the pause ends as after a delivery and the next digest
+    is queued and posted. The pause used to wait for a row that never came."""
+    clock = Clock()
+    sender = _quiet_and_refused(sessions, workspace_id, slack_standin, clock)
+    slack_standin.restore_token(BOT_TOKEN)  # the workspace active again
+    clock.now += timedelta(seconds=61)  # the probe's backoff
+    sender.flush()
+    assert [c.ok for c in slack_standin.calls("auth.test")] == [True]
+    assert _pauses(sessions) == {}
+    with sessions() as session:
+        assert session.scalars(select(AuditEvent.action).where(
+            AuditEvent.action == "outbox.resumed")).all() == ["outbox.resumed"]
+    outcomes = run_due_digests(sessions, now=clock.now + timedelta(days=1),
+                               default_timezone="UTC", chart=False)
+    assert [o.channel_id for o in outcomes] == [CHANNEL_ID]
+    clock.now += timedelta(days=1)
+    assert sender.flush().sent == 1
+    assert len(slack_standin.messages_in(CHANNEL_ID)) == 1
+    assert [status for status, _key in _queued(sessions, workspace_id)] == ["failed", "sent"]
+
+
+def test_a_quiet_workspace_whose_token_is_still_refused_stays_paused(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    """Slack still refuses the token at the check: the pause stays, its next probe backed
+    off as after a refused delivery, and no digest is queued. Before that time no check
+    is made."""
+    clock = Clock()
+    sender = _quiet_and_refused(sessions, workspace_id, slack_standin, clock)
+    clock.now += timedelta(seconds=61)
+    sender.flush()
+    assert [c.error for c in slack_standin.calls("auth.test")] == ["token_revoked"]
+    assert _pauses(sessions) == {
+        workspace_id: ("token_revoked", 1, clock.now + timedelta(seconds=120))}
+    clock.now += timedelta(seconds=119)
+    sender.flush()
+    assert len(slack_standin.calls("auth.test")) == 1
+    assert run_due_digests(sessions, now=clock.now + timedelta(days=1),
+                           default_timezone="UTC", chart=False) == []
+    assert _queued(sessions, workspace_id) == [("failed", DIGEST_KEY)]
+    clock.now += timedelta(seconds=1)
+    sender.flush()
+    assert len(slack_standin.calls("auth.test")) == 2
+    assert _pauses(sessions)[workspace_id][:2] == ("token_revoked", 2)
+
+
+def test_a_token_check_that_does_not_reach_slack_keeps_the_pause(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A 5xx at the check says nothing of the token: the pause stays as it was (its count
+    of probes too), the check is tried again later, one line logged."""
+    clock = Clock()
+    sender = _quiet_and_refused(sessions, workspace_id, slack_standin, clock)
+    slack_standin.restore_token(BOT_TOKEN)
+    slack_standin.fail_next("auth.test", status=503)
+    clock.now += timedelta(seconds=61)
+    with caplog.at_level(logging.WARNING, logger="bot.services.outbox"):
+        sender.flush()
+    assert [c.error for c in slack_standin.calls("auth.test")] == ["http_503"]
+    assert _pauses(sessions) == {
+        workspace_id: ("token_revoked", 0, clock.now + timedelta(seconds=60))}
+    assert len([r for r in caplog.records if "could not ask Slack" in r.getMessage()]) == 1
+    clock.now += timedelta(seconds=60)
+    sender.flush()
+    assert [c.ok for c in slack_standin.calls("auth.test")] == [False, True]
+    assert _pauses(sessions) == {}
+
+
+def test_an_uninstalled_workspace_is_not_checked(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    """Only the pause on a refused token is checked: the workspace Slack said Vigie was
+    uninstalled from waits for an install (its tokens are gone; the install ends its
+    pause, ``do_reinstalled``), even with a token Slack accepts at hand."""
+    clock = Clock()
+    other = _other_workspace(sessions)
+    assert do_uninstalled(sessions, OTHER_TEAM, "app_uninstalled", now=clock.now).known
+    _pause(sessions, workspace_id, clock.now)
+    sender_for(sessions, slack_standin, clock).flush()
+    assert len(slack_standin.calls("auth.test")) == 1
+    assert _pauses(sessions) == {other: ("app_uninstalled", 0, clock.now)}
+
+
+def test_a_pause_with_a_row_due_is_probed_by_that_row_only(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    """A paused workspace with a row due has that row as its probe: no auth.test for it.
+    The quiet one beside it is checked."""
+    clock = Clock()
+    other = _other_workspace(sessions)
+    _pause(sessions, workspace_id, clock.now)
+    _pause(sessions, other, clock.now)
+    _queue(sessions, other, "card-like:1", timedelta(minutes=5))
+    sender_for(sessions, slack_standin, clock).flush()
+    assert len(slack_standin.calls("auth.test")) == 1
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["card-like:1"]
+    assert _pauses(sessions) == {}
+
+
+def test_several_workspaces_a_stored_token_of_another_team_is_no_token(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    """Several workspaces (OAuth): the check uses the token stored for the workspace, and
+    Slack accepting it ends the pause only when it is that workspace's token (auth.test's
+    team_id); the workspace whose stored token is another team's stays paused."""
+    clock = Clock()
+    other = _other_workspace(sessions)
+    _pause(sessions, workspace_id, clock.now)
+    _pause(sessions, other, clock.now)
+    slack_standin.clock = clock.seconds
+    settings = load_settings(slack_api_url=slack_standin.base_url)
+    notifier = SlackNotifier(build_web_client(settings, for_outbox=True),
+                             token_for_team=lambda _team: BOT_TOKEN)
+    sender = OutboxSender(sessions, notifier, clock=clock, per_channel_interval=0,
+                          monotonic=clock.seconds, sleep=clock.sleep)
+    sender.flush()
+    assert [c.args.get("token") or c.headers.get("authorization")
+            for c in slack_standin.calls("auth.test")] == [f"Bearer {BOT_TOKEN}"] * 2
+    assert _pauses(sessions) == {
+        other: ("not_installed", 4, clock.now + timedelta(seconds=PROBE_CAP_SECONDS))}
