@@ -259,7 +259,8 @@ def build_runtime(
             notifier = ConsoleNotifier(console or sys.stdout, zone=settings.tz)
     interval = 1.0 if settings.has_slack else 0.0
     outbox = OutboxSender(sessions, notifier, per_channel_interval=interval,
-                          draws_charts=draws_charts, directories=directories)
+                          draws_charts=draws_charts, directories=directories,
+                          default_timezone=settings.timezone)
     register_card_renderers(outbox)
     return Runtime(
         settings=settings,

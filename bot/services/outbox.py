@@ -97,7 +97,8 @@ What a row that cannot go out does to the others:
   A workspace out of reach (uninstalled, its token refused: ``bot.services.reach``) gets
   no scheduled digest, report, SLA notice or spike alert; the digests and reports queued
   before, kept more than ``STALE_REPORTS``, are dropped at the reinstall or at the probe
-  (``drop_stale_reports``).
+  (``drop_stale_reports``), and the SLA breaches that came due meanwhile are skipped at the
+  reinstall or when the pause ends (``sla.skip_missed_breaches``).
 - A channel Slack refuses (archived, private without the bot... see ``CHANNEL_ERRORS``)
   fails its row for good (it stays failed, for ``vigie outbox retry`` once fixed), is
   written in the audit trail (``watch list`` flags the watches alerting there until a
@@ -621,8 +622,11 @@ class OutboxSender:
         sleep: Callable[[float], None] = time.sleep,
         draws_charts: bool = True,
         directories: UserDirectories | None = None,
+        default_timezone: str = "UTC",
     ) -> None:
         self._sessions = sessions
+        self._default_timezone = default_timezone
+        """The zone of a workspace without its own (SLA business hours, ``_resume``)."""
         self._directories = directories
         """Slack's directories: a DM to a guest no admin gave a role is withheld."""
         self.draws_charts = draws_charts
@@ -1645,11 +1649,24 @@ class OutboxSender:
         now = self._clock()
         paused_at, error = pause.paused_at, pause.error
         session.delete(pause)
+        session.flush()
+        skipped = 0
+        if error in DEAD_TOKEN_PAUSES:
+            # As at a reinstall (``installs.do_reinstalled``): the SLA checks skipped the
+            # workspace while its token was refused (``reach``); the deadlines that passed
+            # meanwhile must not all be announced now.
+            from bot.services.sla import skip_missed_breaches
+
+            timezone = session.scalar(select(Workspace.timezone).where(
+                Workspace.id == workspace_id))
+            skipped = skip_missed_breaches(session, workspace_id, as_utc(paused_at), now,
+                                           timezone or self._default_timezone)
         waiting = int(session.scalar(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.workspace_id == workspace_id,
             OutboxMessage.status == OutboxStatus.PENDING.value)) or 0)
         record(session, workspace_id, OUTBOX_ACTOR, "outbox.resumed", reason=error,
-               detail={"paused_at": paused_at.isoformat(), "waiting": waiting})
+               detail={"paused_at": paused_at.isoformat(), "waiting": waiting,
+                       "skipped_sla_breaches": skipped})
         log.warning("workspace %s: Slack takes its messages again; the outbox paused since "
                     "%s (%s) resumed with %d messages waiting", workspace_id,
                     paused_at.isoformat(timespec="seconds"), error, waiting)

@@ -199,12 +199,16 @@ def test_a_token_slack_accepts_again_sends_no_stale_digest(
         "failed", "digest:1:C0CHAN0001:2026-11-21:post")
 
 
-@pytest.mark.parametrize("how", ["uninstalled", "token refused"])
+@pytest.mark.parametrize("how", ["uninstalled", "token refused", "token accepted at a check",
+                                 "token accepted at a delivery"])
 def test_no_burst_of_sla_notices_after_a_reinstall(sessions: sessionmaker[Session],
-                                                   workspace_id: int, how: str) -> None:
+                                                   workspace_id: int, how: str,
+                                                   slack_standin: SlackStandIn) -> None:
     """Deadlines that passed while nobody could act (Vigie uninstalled, or its token
-    refused with Slack's events missed) are not announced at the reinstall: no breach note,
-    no escalation DM. A deadline still ahead gets them when it passes."""
+    refused with Slack's events missed) are not announced at the reinstall, nor when the
+    outbox's probe finds the token accepted again (its check with auth.test, or a delivery
+    going through): no breach note, no escalation DM. A deadline still ahead gets them when
+    it passes."""
     with transaction(sessions) as session:
         watch = Watch(workspace_id=workspace_id, name="acme", channel_id="C0ACME123",
                       sla_urgent_minutes=60)
@@ -227,13 +231,26 @@ def test_no_burst_of_sla_notices_after_a_reinstall(sessions: sessionmaker[Sessio
                                     paused_at=T0 + timedelta(minutes=10), probes=0,
                                     next_probe_at=T0 + timedelta(minutes=11)))
     assert run_sla_checks(sessions, T0 + timedelta(hours=2), "UTC") == 0
-    do_reinstalled(sessions, TEAM_ID, now=back)
+    if how.startswith("token accepted"):
+        if how.endswith("delivery"):
+            _queue(sessions, workspace_id, "card-like:1", timedelta(days=1))
+            with transaction(sessions) as session:
+                session.execute(update(OutboxMessage).values(next_attempt_at=back))
+        clock = Clock()
+        clock.now = back
+        sender_for(sessions, slack_standin, clock).flush()
+        with sessions() as session:
+            assert session.scalars(select(OutboxPause)).all() == []
+    else:
+        do_reinstalled(sessions, TEAM_ID, now=back)
     assert run_sla_checks(sessions, back, "UTC") == 0
-    assert _queued(sessions, workspace_id) == []
+    assert [key for _status, key in _queued(sessions, workspace_id)
+            if key != "card-like:1"] == []
     # The third mention's deadline (received 30 minutes before the reinstall) is ahead.
     assert run_sla_checks(sessions, back + timedelta(minutes=31), "UTC") == 2
     with sessions() as session:
-        assert sorted((r.kind, r.channel) for r in session.scalars(select(OutboxMessage))) == [
+        assert sorted((r.kind, r.channel) for r in session.scalars(select(OutboxMessage))
+                      if r.channel != CHANNEL_ID) == [
             ("post", "U0APPROVER"), ("thread", "C0ACME123")]
 
 
