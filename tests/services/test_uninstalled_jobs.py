@@ -6,7 +6,7 @@ already stale then are dropped at the reinstall."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -36,6 +36,12 @@ from tests.services.test_spike_events import H0, burst, setup
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # a Friday
 
 
+def _past_digest_time(at: datetime) -> datetime:
+    """10:00 UTC on ``at``'s day: the default digest time (09:00, UTC) has passed, whatever
+    the time the suite runs at."""
+    return datetime.combine(at.date(), time(10), UTC)
+
+
 def _uninstall(sessions: sessionmaker[Session], at: datetime) -> None:
     assert do_uninstalled(sessions, TEAM_ID, "app_uninstalled", now=at).known
 
@@ -51,7 +57,8 @@ def test_no_daily_digest_while_uninstalled(sessions: sessionmaker[Session],
                                            workspace_id: int) -> None:
     with transaction(sessions) as session:
         session.add(Watch(workspace_id=workspace_id, name="acme", channel_id="C0CHAN0001"))
-    start = datetime.now(UTC)  # a digest is due from the day after its channel's first watch
+    # A digest is due from the day after its channel's first watch.
+    start = _past_digest_time(datetime.now(UTC))
     _uninstall(sessions, start)
     for day in range(1, 4):
         assert run_due_digests(sessions, now=start + timedelta(days=day),
@@ -336,10 +343,9 @@ def test_a_quiet_workspace_whose_token_works_again_resumes_and_gets_its_digest(
     with sessions() as session:
         assert session.scalars(select(AuditEvent.action).where(
             AuditEvent.action == "outbox.resumed")).all() == ["outbox.resumed"]
-    outcomes = run_due_digests(sessions, now=clock.now + timedelta(days=1),
-                               default_timezone="UTC", chart=False)
+    clock.now = _past_digest_time(clock.now + timedelta(days=1))
+    outcomes = run_due_digests(sessions, now=clock.now, default_timezone="UTC", chart=False)
     assert [o.channel_id for o in outcomes] == [CHANNEL_ID]
-    clock.now += timedelta(days=1)
     assert sender.flush().sent == 1
     assert len(slack_standin.messages_in(CHANNEL_ID)) == 1
     assert [status for status, _key in _queued(sessions, workspace_id)] == ["failed", "sent"]
@@ -361,7 +367,7 @@ def test_a_quiet_workspace_whose_token_is_still_refused_stays_paused(
     clock.now += timedelta(seconds=119)
     sender.flush()
     assert len(slack_standin.calls("auth.test")) == 1
-    assert run_due_digests(sessions, now=clock.now + timedelta(days=1),
+    assert run_due_digests(sessions, now=_past_digest_time(clock.now + timedelta(days=1)),
                            default_timezone="UTC", chart=False) == []
     assert _queued(sessions, workspace_id) == [("failed", DIGEST_KEY)]
     clock.now += timedelta(seconds=1)
