@@ -290,6 +290,18 @@ def busy_since(row: SourceRow, now: datetime) -> datetime:
     return now
 
 
+def failure_message(error: BaseException) -> str:
+    """What a failed poll says in its source's health (before the row's secrets are
+    masked)."""
+    if isinstance(error, SourceError):
+        return str(error)
+    if isinstance(error, SQLAlchemyError) and is_transient(error):
+        return (f"the database could not store this poll ({error_kind(error)}: a lock, a "
+                "timeout or a lost connection); nothing was lost: the same posts are "
+                "fetched again at the next poll")
+    return f"internal error ({type(error).__name__}); see the worker logs"
+
+
 def record_failure(session: Session, source_id: int, error: BaseException, now: datetime) -> str:
     """Store a failed poll in the source's health and schedule the retry with backoff. A
     database failing for a passing reason (``storage.db_errors``) is told as such: the
@@ -308,10 +320,7 @@ def record_failure(session: Session, source_id: int, error: BaseException, now: 
                            and _stored_last(row) < now - max(
                                BUSY_GRACE, timedelta(seconds=3 * row.interval_seconds)))
     kind = error_kind(error)
-    message = str(error) if isinstance(error, SourceError) else (
-        f"the database could not store this poll ({kind}: a lock, a timeout or a lost "
-        "connection); nothing was lost: the same posts are fetched again at the next poll"
-        if busy else f"internal error ({type(error).__name__}); see the worker logs")
+    message = failure_message(error)
     if row is None:
         return message
     message = redact_for_row(message, row) or message  # servers echo tokens back
@@ -669,6 +678,7 @@ def _poll(sessions: sessionmaker[Session], fetches: _Fetches, budget: float,
     recorded in the source's health, with backoff (``dry_run``: rolled back, and a
     failure only reported)."""
     store = _try_store if dry_run else _store
+    unrecorded = 0
     for source, future in fetches.settle():
         outcome = SourceOutcome(source)
         now = source.polled_at or utcnow()
@@ -689,7 +699,27 @@ def _poll(sessions: sessionmaker[Session], fetches: _Fetches, budget: float,
                 outcome.error = redact(str(err) if isinstance(err, SourceError)
                                        else repr(err), secret_values(source.kind, source.config))
             else:
-                with transaction(sessions) as session:
-                    outcome.error = record_failure(session, source.id, err, now)
+                outcome.error, unrecorded = _record(sessions, source, err, now, unrecorded)
         outcome.seconds = fetches.seconds(source)
         yield outcome
+
+
+def _record(sessions: sessionmaker[Session], source: ClaimedSource, error: Exception,
+            now: datetime, unrecorded: int) -> tuple[str, int]:
+    """``record_failure`` in its own transaction: the poll's error as its health tells
+    it, and how many failures of the tick went unrecorded so far. A database that is
+    still down (failing for a passing reason) cannot store the health either: the tick
+    goes on, the source keeps its claim until the claim runs out (``lease_for``) and the
+    next poll tries again; one warning per tick. Any other failure is raised."""
+    try:
+        with transaction(sessions) as session:
+            return record_failure(session, source.id, error, now), unrecorded
+    except SQLAlchemyError as failed:
+        if not is_transient(failed):
+            raise
+        if not unrecorded:
+            log.warning("polling source %s (%s): the database could not record its failure "
+                        "(%s); it is polled again once its claim runs out", source.id,
+                        source.kind, error_kind(failed))
+    message = failure_message(error)
+    return redact(message, secret_values(source.kind, source.config)) or message, unrecorded + 1
