@@ -93,8 +93,10 @@ def split_args(text: str) -> list[str]:
 
 GROUP_QUOTES = {'"': '"', "“": '”"', "„": '“”"', "«": "»"}
 """Double quotes as Slack clients type them (phones mix ``“`` and ``"``), and their closers."""
-VALUE_QUOTES = {**GROUP_QUOTES, "'": "'’", "‘": "’'"}
-"""An apostrophe opens a quoted span only where a setting's value starts (``query='…'``)."""
+VALUE_QUOTES = {**GROUP_QUOTES, "“": '”“"', "”": '”"', "'": "'’", "‘": "’'", "’": "’'"}
+"""An apostrophe opens a quoted span only where a setting's value starts (``query='…'``);
+so does a closing curly quote, what macOS and iOS type after ``=`` (``query=”acme app”``),
+and an opening one closes it as well as the closing one (``query=“acme app“``)."""
 STRAIGHTEN = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
 QUOTE_ESCAPE = re.compile(r"""\\(["“”„«»'‘’])""")
 
@@ -104,9 +106,8 @@ def _span_end(text: str, i: int) -> int | None:
     None when nothing opens there or it is never closed (the quote is then text). A
     backslash before a quote keeps it from closing the span (``"\\"acme app\\" lang:en"``)."""
     char = text[i]
-    closers = ">" if char == "<" else GROUP_QUOTES.get(char)
-    if closers is None and i > 0 and text[i - 1] == "=":
-        closers = VALUE_QUOTES.get(char)
+    closers = (">" if char == "<" else VALUE_QUOTES.get(char) if i > 0 and text[i - 1] == "="
+               else GROUP_QUOTES.get(char))
     if closers is None:
         return None
     j = i + 1
