@@ -698,7 +698,9 @@ def _known_edits(session: Session, workspace_id: int, fetched: Sequence[FetchedM
     """``fetched`` with each edit of a stored post (an X post edited after a poll stored
     it comes back under a new id, its earlier ids in ``extra["edited_from"]``) given the
     stored post's id: it is that mention, never a second one nor its author writing
-    again. The stored mention takes the edited words (text and fingerprint)."""
+    again. The stored mention takes the edited words (text and fingerprint), and its
+    posted cards are updated to show them (a card not posted yet renders them when it
+    goes)."""
     earlier = {(item.network, old_id) for item in fetched
                for old_id in item.extra.get("edited_from") or ()}
     if not earlier:
@@ -720,8 +722,20 @@ def _known_edits(session: Session, workspace_id: int, fetched: Sequence[FetchedM
         mention_id, external_id = found
         session.execute(update(Mention).where(Mention.id == mention_id).values(
             text=item.text[:MAX_TEXT], fingerprint=content_fingerprint(item.text)))
+        _update_posted_card(session, workspace_id, mention_id)
         result.append(replace(item, external_id=external_id))
     return result
+
+
+def _update_posted_card(session: Session, workspace_id: int, mention_id: int) -> None:
+    """Queue an update of the cards of an edited mention, once its first card is posted
+    (``do_enqueue`` reaches its cards in other channels; pending updates of one card are
+    sent as one chat.update)."""
+    channel, ts = session.execute(select(Mention.slack_channel, Mention.slack_ts).where(
+        Mention.id == mention_id)).one()
+    if channel and ts:
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_UPDATE_CARD,
+                   channel=channel, mention_id=mention_id)
 
 
 def _analysed(session: Session, watch: Watch, matched: Sequence[Matched],

@@ -5,6 +5,7 @@ edited words, not a second mention (nor its author "writing again")."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,9 @@ from bot.services.watches import get_watch_by_name
 from bot.sources.x import XConfig, XSource
 from storage.db import transaction
 from storage.models import Mention, OutboxMessage
+from tests.harness.constants import CHANNEL_ID
+from tests.harness.slack_standin import SlackStandIn
+from tests.services.test_outbox import Clock, sender_for
 from tests.sources.paging_stand_ins import x_id
 
 
@@ -60,3 +64,62 @@ def test_an_edited_post_stays_one_mention_with_its_edited_words(
         assert [(m.external_id, m.text) for m in mentions] == [
             (first, "@acme app crashes on login since 2.3")]
         assert len(session.scalars(select(OutboxMessage)).all()) == 1  # one card
+
+
+def _poll_versions(sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+                   httpserver: HTTPServer, versions: list[tuple[str, str, list[str]]],
+                   between: Callable[[], object]) -> None:
+    """Each version as X's search returns it, fetched and stored in turn, ``between``
+    called after each."""
+    users = {"users": [{"id": "42", "username": "ana", "name": "Ana"}]}
+    http = HttpClient(limits=HttpLimits(read_timeout=5, total_timeout=10),
+                      sleep=lambda _s: None)
+    config = XConfig(query="acme", bearer_token="t",
+                     base_url=httpserver.url_for("").rstrip("/"))
+    cursor: dict[str, Any] = {}
+    for post_id, text, history in versions:
+        httpserver.clear()
+        httpserver.expect_request("/2/tweets/search/recent").respond_with_json(
+            {"data": [_post(post_id, text, history)], "includes": users,
+             "meta": {"newest_id": post_id, "oldest_id": post_id, "result_count": 1}})
+        result = XSource().fetch(http, config, cursor)
+        cursor = result.cursor
+        with transaction(sessions) as session:
+            watch = get_watch_by_name(session, workspace_id, watch_name)
+            do_ingest(session, watch, None, result.mentions, now=datetime.now(UTC))
+        between()
+
+
+def test_an_edit_of_a_posted_card_updates_the_card_with_the_edited_words(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+        httpserver: HTTPServer, slack_standin: SlackStandIn) -> None:
+    now = datetime.now(UTC)
+    first, second = (x_id(now - timedelta(minutes=m)) for m in (20, 10))
+    sender = sender_for(sessions, slack_standin, Clock())
+    _poll_versions(sessions, workspace_id, watch_name, httpserver,
+                   [(first, "@acme app crashes", [first]),
+                    (second, "@acme app crashes on login", [first, second])],
+                   sender.flush)
+    (posted,) = slack_standin.calls("chat.postMessage", ok=True)
+    assert "@acme app crashes" in str(posted.args["blocks"])
+    (updated,) = slack_standin.calls("chat.update", ok=True)
+    assert updated.args["channel"] == posted.args["channel"] == CHANNEL_ID
+    assert updated.args["ts"] == posted.response["ts"]  # the same message, edited
+    assert "@acme app crashes on login" in str(updated.args["blocks"])
+
+
+def test_an_edit_before_its_card_is_posted_is_in_the_card(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+        httpserver: HTTPServer, slack_standin: SlackStandIn) -> None:
+    now = datetime.now(UTC)
+    first, second = (x_id(now - timedelta(minutes=m)) for m in (20, 10))
+    _poll_versions(sessions, workspace_id, watch_name, httpserver,
+                   [(first, "@acme app crashes", [first]),
+                    (second, "@acme app crashes on login", [first, second])],
+                   lambda: None)
+    sender_for(sessions, slack_standin, Clock()).flush()
+    (posted,) = slack_standin.calls("chat.postMessage", ok=True)
+    assert "@acme app crashes on login" in str(posted.args["blocks"])
+    assert slack_standin.calls("chat.update") == []
+    with sessions() as session:
+        assert len(session.scalars(select(OutboxMessage)).all()) == 1  # the card alone
