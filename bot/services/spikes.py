@@ -148,7 +148,9 @@ def paused_spans(session: Session, watch: Watch, earliest: datetime, now: dateti
     """The spans since ``earliest`` the watch was paused (its ``watch.paused`` and
     ``watch.resumed`` audit events): nothing was polled then, so those hours are unknown,
     not calm. A resume with no pause since ``earliest`` ends a pause begun before it; a
-    pause with no resume yet lasts until ``now``."""
+    pause with no resume yet lasts until ``now``. Only events since the watch's creation
+    and of its id (older ones: of its name) are its own: a removed namesake's pause is
+    not a new watch's."""
     events = session.execute(
         select(AuditEvent.action, AuditEvent.created_at, AuditEvent.detail)
         .where(AuditEvent.workspace_id == watch.workspace_id,
@@ -158,10 +160,11 @@ def paused_spans(session: Session, watch: Watch, earliest: datetime, now: dateti
     spans: list[tuple[datetime, datetime]] = []
     paused_at: datetime | None = None
     first = True
+    created = _aware(watch.created_at, now) if watch.created_at is not None else None
     for action, at, detail in events:
-        if (detail or {}).get("watch") != watch.name:
-            continue
         at = _aware(at, now)
+        if not _of_watch(detail or {}, at, watch, created):
+            continue
         if action == "watch.paused":
             paused_at = at if paused_at is None else paused_at
         else:
@@ -173,6 +176,18 @@ def paused_spans(session: Session, watch: Watch, earliest: datetime, now: dateti
     if paused_at is not None:
         spans.append((paused_at, now))
     return spans
+
+
+def _of_watch(detail: dict[str, object], at: datetime, watch: Watch,
+              created: datetime | None) -> bool:
+    """Whether a pause or resume event written at ``at`` is ``watch``'s: of its id (or
+    its name, written before events had the id) and not before its creation (SQLite
+    gives a removed watch's id to the next one)."""
+    if created is not None and at < created:
+        return False
+    if "watch_id" in detail:
+        return detail["watch_id"] == watch.id
+    return detail.get("watch") == watch.name
 
 
 def _aware(moment: datetime, like: datetime) -> datetime:

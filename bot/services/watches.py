@@ -306,8 +306,9 @@ def do_set_watch_paused(
             backfill.mark_resumed(session, session.scalars(
                 select(SourceRow.id).where(SourceRow.watch_id == watch.id)).all())
         watch.paused = paused
+        # The id: the spike checks match a pause to its watch, not to a later namesake.
         record(session, workspace_id, actor, "watch.paused" if paused else "watch.resumed",
-               detail={"watch": watch.name})
+               detail={"watch": watch.name, "watch_id": watch.id})
 
 
 @dataclass(frozen=True, slots=True)

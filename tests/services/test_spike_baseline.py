@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.services.actors import CLI
 from bot.services.reporting.schedule import do_set_digest_time
 from bot.services.spikes import run_spike_checks
-from bot.services.watches import do_set_watch_paused
+from bot.services.watches import do_add_watch, do_remove_watch, do_set_watch_paused
 from storage.db import transaction
 from storage.models import AuditEvent, Author, Mention, OutboxMessage, Watch, Workspace
 from storage.models_cases import QuietMention
@@ -195,3 +195,30 @@ def test_a_late_backfill_stays_quiet(
     for minutes in range(130, 130 + 3 * 60, 10):
         run_spike_checks(sessions, H0 + timedelta(minutes=minutes))
     assert spikes(sessions) == [] and alerts(sessions) == []
+
+
+def test_a_removed_namesakes_pause_is_not_the_new_watchs(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """A watch "acme" paused, then removed while paused, and a new watch "acme" created:
+    the pause was matched by name, so the new watch's hours all read as paused (the old
+    one was never resumed) and its bursts were never news. Pauses are the watch's own."""
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL,
+                 alert_threshold=0)
+    do_set_watch_paused(sessions, workspace_id, CLI, "acme", True)
+    do_remove_watch(sessions, workspace_id, CLI, "acme")
+    with transaction(sessions) as session:  # as the audit was written then
+        for event in session.scalars(select(AuditEvent)):
+            event.created_at = start - HOUR
+    burst_at = start + timedelta(days=10)
+    brand(sessions, workspace_id, "UTC", start, burst_at, lambda _hour: 12)
+    with transaction(sessions) as session:
+        watch = session.scalars(select(Watch)).one()
+        author = session.scalars(select(Author)).one()
+        session.add_all([Mention(
+            workspace_id=workspace_id, watch_id=watch.id, author_id=author.id, network="x",
+            external_id=f"burst{i}", url=f"https://x.com/u/burst{i}", priority=10,
+            status="new", text="acme order", sentiment_label="neutral",
+            published_at=burst_at + timedelta(seconds=i)) for i in range(60)])
+    run_spike_checks(sessions, burst_at + timedelta(minutes=50))
+    assert [(s.total, s.baseline) for s in spikes(sessions)] == [(60, 12.0)]
