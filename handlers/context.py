@@ -54,7 +54,13 @@ def _team_and_user(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     # A modal's team.id is the submitter's own workspace (another organisation's, in a
     # Slack Connect channel); the view names the workspace Vigie is installed in
     # (slackapi/bolt-js#1614, slackapi/bolt-python#734).
-    team_id = str(view.get("app_installed_team_id") or body.get("team_id") or team.get("id")
+    # An event names the installation serving it in ``authorizations`` (as Bolt reads it):
+    # on Enterprise Grid the envelope's team_id is the org's E… id, or absent.
+    authorized = (body["authorizations"][0] if isinstance(body.get("authorizations"), list)
+                  and body["authorizations"] and isinstance(body["authorizations"][0], dict)
+                  else {})
+    team_id = str(view.get("app_installed_team_id") or authorized.get("team_id")
+                  or body.get("context_team_id") or body.get("team_id") or team.get("id")
                   or user.get("team_id") or "")
     user_id = str(body.get("user_id") or user.get("id") or event.get("user") or "")
     return team_id, user_id, user

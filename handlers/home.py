@@ -14,6 +14,7 @@ from bot.services.errors import Forbidden
 from bot.services.home import home_summary
 from bot.services.members import language_of
 from bot.services.permissions import ANYONE, check_role
+from bot.services.workspaces import UnknownWorkspace
 from bot.slack.home import build_guest_home, build_home
 from handlers.context import actor_of, remember_locale, slack_account, user_context
 
@@ -57,7 +58,13 @@ def register(app: App, runtime: Runtime) -> None:
     def on_home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
         if event.get("tab") not in (None, "home"):
             return
-        ctx = user_context(runtime, body, "home", client)
+        try:
+            ctx = user_context(runtime, body, "home", client)
+        except UnknownWorkspace as err:
+            # An org-wide install on Enterprise Grid brings the events of the org's
+            # workspaces; Vigie serves those that installed it.
+            log.debug("ignored app_home_opened of %s: Vigie is not installed there", err)
+            return
         publish_home(runtime, client, ctx.workspace_id, ctx.user_id, ctx.language)
 
     app.event("app_home_opened")(on_home_opened)

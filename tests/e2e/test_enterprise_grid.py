@@ -12,8 +12,12 @@ changes-install, https://api.slack.com/enterprise/apps/reference)."""
 from __future__ import annotations
 
 import html
+import json
+import logging
+import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from sqlalchemy import select
 
@@ -25,7 +29,13 @@ from storage.models import Watch, Workspace
 from storage.secret_box import SecretBox
 from tests.e2e.conftest import VigieApp, start_vigie
 from tests.e2e.test_oauth import NEW_TEAM, NEW_TOKEN, install, start_oauth_vigie
-from tests.harness.constants import BOT_ID, BOT_USER_ID, TEAM_ID
+from tests.harness.constants import BOT_ID, BOT_USER_ID, SIGNING_SECRET, TEAM_ID, USER_ID
+from tests.harness.slack_requests import (
+    JSON_CONTENT_TYPE,
+    app_home_opened_event,
+    event_envelope,
+    post,
+)
 from tests.harness.slack_standin import SlackStandIn
 
 ORG = "E07GRIDORG"
@@ -131,4 +141,60 @@ def test_an_org_wide_install_is_told_it_is_not_supported(oauth_org_wide: VigieAp
     reply = vigie.slack.slash_command("help", enterprise_id=ORG)
     assert reply.status_code == 200
     assert reply.text == t("en", "app.org_wide")
+    assert _teams(vigie) == []
+
+
+def _grid_home_opened(vigie: VigieApp, *, team_id: str | None, installed_team: str | None,
+                      context_team: str) -> httpx.Response:
+    """An app_home_opened event as Slack sends it on Enterprise Grid: the envelope's
+    ``team_id`` may be the org's (or absent), ``authorizations[0]`` names the installation
+    (its ``team_id`` None for an org-wide one), ``context_team_id`` the user's workspace."""
+    envelope = event_envelope(app_home_opened_event(USER_ID))
+    envelope.pop("team_id")
+    if team_id is not None:
+        envelope["team_id"] = team_id
+    envelope["enterprise_id"] = ORG
+    envelope["context_team_id"], envelope["context_enterprise_id"] = context_team, ORG
+    envelope["authorizations"] = [{
+        "enterprise_id": ORG, "team_id": installed_team, "user_id": "U07NEWBOT",
+        "is_bot": True, "is_enterprise_install": installed_team is None}]
+    return post(vigie.url, SIGNING_SECRET, json.dumps(envelope),
+                content_type=JSON_CONTENT_TYPE)
+
+
+@pytest.mark.parametrize("outer_team", [ORG, None])
+def test_a_grid_event_reaches_the_installed_workspace(
+        oauth_on_grid: VigieApp, outer_team: str | None,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Before, the workspace was read from the envelope's ``team_id``, the org's ``E…`` id
+    on Grid (or none): UnknownWorkspace, logged as an unhandled error, and no Home."""
+    vigie = oauth_on_grid
+    install(vigie)
+    with caplog.at_level(logging.DEBUG):
+        answer = _grid_home_opened(vigie, team_id=outer_team, installed_team=NEW_TEAM,
+                                   context_team=NEW_TEAM)
+        assert answer.status_code == 200, answer.text
+        assert vigie.standin.wait_for("views.publish", timeout=10)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], [
+        r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert _teams(vigie) == [NEW_TEAM]
+
+
+def test_an_event_of_an_org_wide_install_is_ignored_quietly(
+        oauth_org_wide: VigieApp, caplog: pytest.LogCaptureFixture) -> None:
+    """Vigie serves workspace installs only: an event that the org-wide install brings (a
+    workspace of the org where Vigie is not installed) is ignored, at debug level."""
+    vigie = oauth_org_wide
+    install(vigie)
+    with caplog.at_level(logging.DEBUG):
+        answer = _grid_home_opened(vigie, team_id=OTHER_WORKSPACE, installed_team=None,
+                                   context_team=OTHER_WORKSPACE)
+        assert answer.status_code == 200, answer.text
+        time.sleep(0.5)  # Bolt runs event listeners after the ack
+    said = [(r.levelname, r.getMessage()) for r in caplog.records
+            if r.levelno >= logging.WARNING and "org-wide install in" not in r.getMessage()]
+    assert said == []
+    assert any("not installed" in r.getMessage() for r in caplog.records
+               if r.levelno == logging.DEBUG)
+    assert vigie.standin.calls("views.publish") == []
     assert _teams(vigie) == []
