@@ -21,7 +21,14 @@ case "$VIGIE_DATABASE_URL" in
 esac
 
 if [ "${VIGIE_MIGRATE_ON_START:-1}" = "1" ]; then
-  vigie db upgrade
+  # 3: a newer release migrated the database (rolling deploy, rollback). The command still
+  # runs and says so itself: vigie web, worker and run stop with the same line, vigie
+  # doctor and vigie db current report it. Any other failure stops the start here.
+  status=0
+  vigie db upgrade || status=$?
+  if [ "$status" -ne 0 ] && [ "$status" -ne 3 ]; then
+    exit "$status"
+  fi
 fi
 
 exec "$@"

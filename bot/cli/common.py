@@ -119,6 +119,20 @@ def require_sqlite_file(url: str, *, first_run: bool = False) -> None:
     raise SystemExit(2)
 
 
+NEWER_DATABASE_EXIT = 3
+"""Exit code of `vigie db upgrade` and `vigie db downgrade` on a database a newer release
+migrated: this version can do nothing to it, and saying so is no failure of the command
+(the image's start goes on to its command on this code only, see docker/entrypoint.sh)."""
+
+
+def newer_database_line(url: str, current: str, head: str | None) -> str:
+    """The line every command stops with on a database a newer release migrated."""
+    from bot.database_diagnosis import shown_location
+
+    return (f"The database {shown_location(url)} is at {current}, newer than this Vigie "
+            f"({head}): deploy the newer version.")
+
+
 def require_migrated(runtime: Runtime, *, first_run: bool = False) -> None:
     """Exit with a clear line unless the database is reachable and at the newest revision
     (a database a newer release migrated is named as such: upgrading cannot help)."""
@@ -134,8 +148,7 @@ def require_migrated(runtime: Runtime, *, first_run: bool = False) -> None:
         raise SystemExit(2) from None
     head = schema_revision.head_revision()
     if current is not None and current != head and schema_revision.is_newer(current):
-        click.echo(f"The database {shown_location(url)} is at {current}, newer than this "
-                   f"Vigie ({head}): deploy the newer version.", err=True)
+        click.echo(newer_database_line(url, current, head), err=True)
         raise SystemExit(2)
     if current != head:
         state = f"is at {current}" if current else "was never migrated"

@@ -633,6 +633,25 @@ def db_current() -> None:
     click.echo(f"database: {current or 'not migrated'}; newest: {head_revision()}")
 
 
+def _refuse_newer_database(url: str) -> None:
+    """Exit NEWER_DATABASE_EXIT with the line every other command stops with when a newer
+    release migrated the database: Alembic knows no such revision, and its own message
+    ("Can't locate revision") said neither what happened nor what to do."""
+    from bot import schema_revision
+    from bot.cli.common import NEWER_DATABASE_EXIT, newer_database_line
+    from storage.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        current = schema_revision.current_revision(engine)
+    finally:
+        engine.dispose()
+    head = schema_revision.head_revision()
+    if current is not None and current != head and schema_revision.is_newer(current):
+        click.echo(newer_database_line(url, current, head), err=True)
+        raise SystemExit(NEWER_DATABASE_EXIT)
+
+
 def _migrate(settings: Settings, action: Any) -> None:
     from alembic.util.exc import CommandError
     from sqlalchemy.exc import OperationalError
@@ -640,6 +659,7 @@ def _migrate(settings: Settings, action: Any) -> None:
     from storage.migrations import MigrationBlocked
 
     try:
+        _refuse_newer_database(settings.database_url)
         action()
     except MigrationBlocked as err:
         click.echo(f"Migration stopped: {err}", err=True)

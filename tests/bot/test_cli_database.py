@@ -319,3 +319,30 @@ def test_an_upgrade_waiting_for_a_table_in_use_stops_with_what_to_do(
     again = vigie(tmp_path, "db", "upgrade", VIGIE_DATABASE_URL=url)
     assert again.returncode == 0, again.stderr
     assert f"upgraded to {head_revision()}" in again.stdout
+
+
+def test_upgrade_and_downgrade_of_a_database_a_newer_release_migrated_say_so(
+        tmp_path: Path) -> None:
+    """An older release restarted during a rolling deploy runs `vigie db upgrade` first
+    (image, systemd, Procfile, make run): it printed Alembic's "Can't locate revision" and
+    exited 2, as any failure. It now stops with the line every other command stops with,
+    and exit code 3, on which the image's start goes on to its command."""
+    url = f"sqlite:///{tmp_path / 'vigie.db'}"
+    assert vigie(tmp_path, "db", "upgrade", VIGIE_DATABASE_URL=url).returncode == 0
+    head = head_revision()
+    assert head is not None
+    newer = f"{int(head) + 1:04d}"
+    with sqlite3.connect(tmp_path / "vigie.db") as conn:
+        conn.execute("UPDATE alembic_version SET version_num = ?", (newer,))
+    conn.close()
+    line = (f"The database {url} is at {newer}, newer than this Vigie ({head}): "
+            "deploy the newer version.")
+    for command in (("upgrade",), ("downgrade", head), ("downgrade", "-1")):
+        result = vigie(tmp_path, "db", *command, VIGIE_DATABASE_URL=url)
+        assert result.returncode == 3, (command, result.stdout, result.stderr)
+        assert result.stderr.strip() == line, (command, result.stderr)
+        assert result.stdout == ""
+    current = vigie(tmp_path, "db", "current", VIGIE_DATABASE_URL=url)
+    assert f"database: {newer};" in current.stdout  # left as it was
+    stopped = vigie(tmp_path, "mentions", VIGIE_DATABASE_URL=url)
+    assert stopped.returncode == 2 and stopped.stderr.strip() == line

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -144,3 +145,52 @@ def test_image_and_compose_file_agree_with_the_entrypoint() -> None:
             "postgresql+psycopg://")
     assert services["worker"]["command"] == ["vigie", "worker"]
     assert services["migrate"]["depends_on"]["db"]["condition"] == "service_healthy"
+
+
+def _database_a_newer_release_migrated(data: Path) -> str:
+    """``vigie.db`` in ``data``, migrated, then marked at the revision after this head."""
+    from storage import migrations
+
+    path = data / "vigie.db"
+    migrations.upgrade(f"sqlite:///{path}")
+    head = migrations.head_revision()
+    assert head is not None
+    newer = f"{int(head) + 1:04d}"
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = ?", (newer,))
+    conn.close()
+    if os.geteuid() == 0:
+        for file in data.iterdir():
+            os.chown(file, NOBODY, NOBODY)
+    return newer
+
+
+def test_a_database_a_newer_release_migrated_still_starts_the_command(
+        tmp_path: Path) -> None:
+    """An older image restarted during a rolling deploy or a rollback: `vigie db upgrade`
+    exits 3 with the clear line, and the command runs and says the same (it stopped the
+    start with Alembic's "Can't locate revision" before the command ran)."""
+    data = _folder(tmp_path, owner_is_user=True)
+    newer = _database_a_newer_release_migrated(data)
+    started = _start(data, "vigie", "db", "current")
+    assert started.returncode == 0, started.stderr
+    assert f"database: {newer};" in started.stdout
+    assert "newer than this Vigie" in started.stderr and "deploy the newer version" in (
+        started.stderr)
+    assert "Can't locate revision" not in started.stderr
+    worker = _start(data, "vigie", "worker")
+    assert worker.returncode == 2, worker.stdout + worker.stderr
+    lines = worker.stderr.strip().splitlines()
+    assert len(lines) == 2 and lines[0] == lines[1], worker.stderr  # upgrade, then worker
+    assert f"is at {newer}, newer than this Vigie" in lines[1]
+
+
+def test_any_other_migration_failure_stops_the_start(tmp_path: Path) -> None:
+    data = _folder(tmp_path, owner_is_user=True)
+    (data / "vigie.db").write_bytes(b"not a database" * 100)
+    if os.geteuid() == 0:
+        os.chown(data / "vigie.db", NOBODY, NOBODY)
+    started = _start(data, "vigie", "db", "current")
+    assert started.returncode == 2, started.stdout + started.stderr
+    assert "Migration error" in started.stderr
+    assert "newest" not in started.stdout  # the command never ran
