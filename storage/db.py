@@ -87,8 +87,14 @@ def _begin_sqlite(connection: Any) -> None:
     # savepoints and reads belong to it (see _configure_sqlite). A write transaction takes
     # the write lock up front, waiting under the busy timeout: a deferred one that read
     # first would fail at once ("database is locked") when another process wrote since.
-    immediate = connection.get_execution_options().get(_WRITE_OPTION)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    # In autocommit (Alembic's autocommit_block) there is no transaction: SQLAlchemy
+    # commits none, so a BEGIN here stayed open, and an IMMEDIATE one held the write lock
+    # the block is meant to let go of (0061's steps, on connections of their own, waited
+    # for it until "database is locked").
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get(_WRITE_OPTION) else "BEGIN")
 
 
 POSTGRES_CONNECT_ARGS: dict[str, Any] = {

@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -346,3 +347,40 @@ def test_upgrade_and_downgrade_of_a_database_a_newer_release_migrated_say_so(
     assert f"database: {newer};" in current.stdout  # left as it was
     stopped = vigie(tmp_path, "mentions", VIGIE_DATABASE_URL=url)
     assert stopped.returncode == 2 and stopped.stderr.strip() == line
+
+
+def test_upgrades_started_together_on_one_sqlite_file_both_succeed(tmp_path: Path) -> None:
+    """The README's systemd units (web and worker) each run `vigie db upgrade` at start on
+    the same SQLite file. Each migration read first in a deferred transaction, so the
+    upgrade that lost the race failed at once ("database is locked", exit 2) as soon as
+    the other committed, without waiting out the busy timeout. Here both start while
+    another connection holds the write lock, so both are waiting when it is let go."""
+    from storage import migrations
+
+    path = tmp_path / "vigie.db"
+    url = f"sqlite:///{path}"
+    migrations.upgrade(url, "0040")
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO workspaces (team_id, locale, timezone, allow_self_approval,"
+                     " settings, created_at) VALUES ('T0123ABCD', 'en', 'UTC', 0, '{}',"
+                     " '2026-01-01 00:00:00')")
+    conn.close()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    env = _env(tmp_path, VIGIE_DATABASE_URL=url)
+    try:
+        runs = [subprocess.Popen([*VIGIE, "db", "upgrade"], cwd=tmp_path, env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                for _ in range(2)]
+        time.sleep(4)  # both started and reached the database (Python starts in ~1 s)
+        assert [run.poll() for run in runs] == [None, None]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    current = vigie(tmp_path, "db", "current", VIGIE_DATABASE_URL=url)
+    assert f"database: {head_revision()};" in current.stdout
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT team_id FROM workspaces").fetchall() == [("T0123ABCD",)]
+    conn.close()
