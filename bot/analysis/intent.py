@@ -307,6 +307,10 @@ RULES: dict[str, str] = {
         | let me think | i'll install/update/check | i will install/update/check
         | that did it | that worked | it worked | problem solved | est regle | ca marche
         | ca fonctionne | est bon | pas de souci
+        | probleme/problemes est/sont? regle/regles/resolu/resolus | est resolu/resolue
+        | problema/problemas esta/e/foi/fue? resuelto/resueltos/solucionado/resolvido/risolto
+        | problem ist? gelost/behoben | remboursement recu/effectue/obtenu | refund received
+        | merci pour/du le/mon/votre? remboursement
     """,
 }
 
@@ -350,8 +354,18 @@ _AGAIN = frozenset(("again", "anymore", "encore"))
 _UNTIL = frozenset(("until", "till", "til"))
 _NOTHING_BUT = frozenset(("but", "short", "less", "else"))
 # A breakdown or delay can be denied: "aucun retard", "zéro panne", "sans retard".
-_DENIABLE = frozenset(("panne", "pannes", "retard", "retards"))
-_NONE = frozenset(("aucun", "aucune", "zero", "sans", "plus"))
+_DENIABLE = frozenset(("panne", "pannes", "retard", "retards", "problem", "problems", "probleme",
+                       "problemes", "problema", "problemas"))
+_NONE = frozenset(("aucun", "aucune", "zero", "sans", "plus", "kein", "keine", "keinen",
+                   "ningun", "ninguna", "sin", "sem", "nenhum", "nenhuma"))
+# A bare problem or refund word in a thank-you that closes the case ("merci, problème
+# réglé", "remboursement reçu, merci"): the case is settled, no complaint.
+_SETTLED = ("problem", "rembours", "refund")
+_ACKNOWLEDGED = frozenset(("ok", "okay", "kk"))  # "ok thanks, I want a refund" settles nothing
+_THANKS_WORDS = frozenset((
+    "merci", "thanks", "thank", "thx", "danke", "dank", "gracias", "obrigado", "obrigada",
+    "grazie", "bravo",
+))  # fmt: skip
 _TO_THE_BRAND = ("you", "u", "y'all", "your")
 _AGAIN_REACH = 4
 # ... with the brand in between, named or not: "with you", "from them", "a VW", "this
@@ -508,6 +522,8 @@ def detect_intent(text: str) -> IntentResult:
                 flag, term = "complaint", f"not {term}"
             elif flag == "praise" and first_praise < 0 and not term.startswith(_THANKS):
                 first_praise = i  # not thanks: "thanks, it was not working" is sincere
+            if flag == "closing" and term.startswith(_SETTLED) and _negated(words, i):
+                continue  # "pas de remboursement reçu"
             if flag == "complaint" and term in _DENIABLE and (
                     _negated(words, i) or (i > 0 and words[i - 1] in _NONE)):
                 continue  # "pas de retard aujourd'hui", "aucune panne depuis 2 ans"
@@ -526,6 +542,8 @@ def detect_intent(text: str) -> IntentResult:
         hashtags = len(_HASHTAG_RE.findall(text))
         if hashtags >= _MANY_HASHTAGS:
             found.setdefault("spam", []).append(f"{hashtags} hashtags")
+    if not (churn or sarcasm) and _settled_thanks(found, words):
+        del found["complaint"]  # "merci, problème réglé", "remboursement reçu, merci !"
     praise = found.get("praise")
     if praise and all(t.startswith(_THANKS) for t in praise) and (
             _rest(words, praise) or _gives_details(without_urls)):
@@ -538,6 +556,18 @@ def detect_intent(text: str) -> IntentResult:
         sarcasm = _praise_over_grievance(text, words, first_praise, grievances)
     return IntentResult(intent=_main_intent(flags), flags=flags, complaint_after_contrast=contrast,
                         churn_threat=churn, sarcasm=sarcasm, loyalty=loyalty)
+
+
+def _settled_thanks(found: dict[str, list[str]], words: list[str]) -> bool:
+    """Whether the only complaint terms are bare problem or refund words ("problème",
+    "refund") in a thank-you that closes the case ("merci, problème réglé", "Danke,
+    Problem gelöst!", "remboursement reçu, merci"): a closing term other than a bare
+    "ok", and praise or a word of thanks in any of the languages."""
+    closing = found.get("closing", [])
+    complaint = found.get("complaint", [])
+    return bool(closing and complaint) and not _ACKNOWLEDGED.issuperset(closing) and all(
+        " " not in t and t.startswith(_SETTLED) for t in complaint) and (
+        "praise" in found or not _THANKS_WORDS.isdisjoint(words))
 
 
 def _threat(words: list[str], i: int, end: int) -> bool:

@@ -23,13 +23,13 @@ from bot.analysis.topics import detect_topics
 DATA = Path(__file__).resolve().parents[1] / "data"
 PINNED = {
     "intent/eval/complaints_en_train.tsv":
-        "b038b7ca7e5d2e9ca48846b8b73f987c09ff2777e69d7ae2d33b5b3f87b9ec36",
+        "85a8f534e382feecbd83f72df41794096ce4d8f153444359a49280b4d440d11e",
     "intent/eval/attention_en_dev.tsv":
         "d379dc79909d8f24e5fd16d750f24275501d70f08f4b54db580dfc7e733f1745",
     "sentiment/eval/en_tweets_test.tsv":
         "d0ae72496c3666c5e5fe547b55633f2f51902b7ac2744d67c72a67265631f05d",
     "sentiment/eval/fr_tweets_val.tsv":
-        "751c821f1676baf0aed78cafa4c40cb20c48b035fc392a3f96f8e879aca3f939",
+        "87e0918d6ca293de8f65f369dfa354a9aeed47c8bb13567e65492bc28f93dd7e",
     "sentiment/eval/fr_reviews_dev.tsv":
         "186ec016a4d41a93fde60897c73b7962f0832ab357aaa8b7ac001fb45a226277",
 }

@@ -1,0 +1,59 @@
+"""Mentions outside plain English at the default alert threshold: a mention that asks,
+complains or threatens to leave alerts whoever wrote it; a thank-you, laughter or a
+hashtag-only post does not; a language no model reads says so, however short."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.analysis.pipeline import Analysis, AnalysisInput, analyze_many
+from bot.analysis.priority import DEFAULT_ALERT_THRESHOLD
+
+NOW = datetime(2026, 12, 8, 10, tzinfo=UTC)
+POSTED = NOW - timedelta(minutes=5)
+
+
+def analyse(text: str, hint: str | None = None) -> Analysis:
+    item = AnalysisInput(text, published_at=POSTED, lang_hint=hint)
+    return analyze_many([item], now=NOW)[0]
+
+
+# A problem or refund word in a thank-you that says the case is settled, or denies it.
+SETTLED_THANKS = [
+    "@acme merci, le problème est réglé, vous êtes top",
+    "@acme merci, mon problème de connexion est résolu, super réactifs",
+    "@acme problème réglé, merci beaucoup à l'équipe !",
+    "@acme merci pour le remboursement rapide, parfait",
+    "@acme remboursement reçu, merci beaucoup !",
+    "@acme bravo pour la rapidité, aucun problème avec ma commande",
+    "@acme refund received, thank you so much!",
+    "@acme Danke, Problem gelöst!",
+    "@acme gracias, problema resuelto!",
+    "@acme obrigado, problema resolvido!",
+    "@acme kein Problem, vielen Dank für eure Hilfe!",
+    "@acme ningún problema, muchas gracias por todo",
+    "@acme sem problema nenhum, adorei o atendimento",
+    "@acme grazie, il problema è risolto, siete fantastici",
+]
+
+
+@pytest.mark.parametrize("text", SETTLED_THANKS)
+def test_a_thank_you_naming_a_settled_problem_does_not_alert(text: str) -> None:
+    analysis = analyse(text)
+    assert analysis.intent != "complaint"
+    assert analysis.priority < DEFAULT_ALERT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@acme merci mais le problème n'est toujours pas réglé",
+        "@acme pas de remboursement reçu, merci de me répondre",
+        "@acme j'ai un problème avec ma commande",
+        "@acme tengo un problema con mi pedido",
+    ],
+)
+def test_a_problem_still_open_still_alerts(text: str) -> None:
+    analysis = analyse(text)
+    assert analysis.intent == "complaint"
+    assert analysis.priority >= DEFAULT_ALERT_THRESHOLD
