@@ -142,6 +142,7 @@ RULES: dict[str, str] = {
     """,
     # A threat to leave: a complaint however friendly the words around it ("ok, switching
     # to your competitor"); raised as "complaint" with ``IntentResult.churn_threat``.
+    # Spanish, German and Portuguese as phrases: "me doy de baja", not "baja" (a drop).
     "churn": """
         switching/switch to your/a competitor/competitors | switching/switch to the competition
         | switching/switch/change/changing carriers/providers/networks/banks
@@ -170,6 +171,15 @@ RULES: dict[str, str] = {
         | ne recommanderai plus/jamais | derniere fois que je commande/prends/achete/voyage
         | derniere fois que je passe/reserve/vole/viens
         | perdre/perdu/perdez un client | perdre/perdu/perdez une cliente
+        | me doy/damos de baja | me voy/vamos a dar de baja | voy/vamos a darme/darnos de baja
+        | me voy/vamos/paso/pasamos/cambio/cambiamos a la competencia
+        | me cambio/cambiamos de compania/operador/operadora/banco/proveedor
+        | cancelo/cancelare/voy a cancelar mi/el contrato/cuenta/suscripcion/linea
+        | ich/wir kundige/kundigen | kundige/kundigen ich/wir | werde/werden kundigen
+        | vertrag kundigen/gekundigt | wechsle/wechseln zur konkurrenz
+        | wechsle/wechseln den/meinen/unseren anbieter | anbieter wechseln
+        | vou/vamos cancelar | vou/vamos para a concorrencia | vou/vamos trocar/mudar de operadora
+        | vou/vamos trocar/mudar de banco/empresa/plano
     """,
     # "never flying with you again": a threat to leave only when "again" (or "ever
     # again", "encore") follows within a few words; "never using cash, love Apple Pay" is not.
@@ -395,7 +405,8 @@ def _starts(word: str) -> tuple[Phrase, ...]:
     return _TABLE.starting(word, _WORD_SLACK)
 
 
-_NEGATOR_WORDS = frozenset(_NEGATORS.split("/")) | {"ne"}
+_NEGATOR_WORDS = frozenset(_NEGATORS.split("/")) | {"ne", "nao", "nunca", "nie", "nicht"}
+_AFTER_NEGATORS = frozenset(("nicht", "nie", "niemals"))
 
 
 @fast_init
@@ -581,6 +592,10 @@ def _threat(words: list[str], i: int, end: int) -> bool:
         return False
     if words[i] in ("won't", "wont") and after and after[0] in _UNTIL:
         return False
+    if i > 0 and words[i - 1] == "como":
+        return False  # "¿cómo me doy de baja del boletín?" asks how
+    if after and after[0] in _AFTER_NEGATORS:
+        return False  # German negates after the verb: "ich kündige nicht"
     return words[i] in _NEGATOR_WORDS or not _threat_negated(words, i)
 
 

@@ -57,3 +57,31 @@ def test_a_problem_still_open_still_alerts(text: str) -> None:
     analysis = analyse(text)
     assert analysis.intent == "complaint"
     assert analysis.priority >= DEFAULT_ALERT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Acme me ha cobrado dos veces este mes y nadie responde. Me voy a la competencia.",
+        "Acme ist eine Katastrophe, ich kündige meinen Vertrag und wechsle zu Vodafone",
+        "Ich kündige bei Acme, seit drei Wochen kein Internet",
+        "Me doy de baja de Acme, pésimo servicio",
+        "Acme, vou cancelar meu plano, atendimento horrível",
+        "Acme charged me twice and nobody answers, switching to a competitor",
+    ],
+)
+def test_a_threat_to_leave_alerts_in_spanish_german_portuguese(text: str) -> None:
+    analysis = analyse(text)
+    assert analysis.intent == "complaint"
+    assert analysis.priority >= DEFAULT_ALERT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ich kündige nicht, Acme ist super",
+        "No me doy de baja, Acme es genial",
+    ],
+)
+def test_a_denied_threat_to_leave_does_not_alert(text: str) -> None:
+    assert analyse(text).priority < DEFAULT_ALERT_THRESHOLD
