@@ -32,6 +32,9 @@ LANGUAGE_NOT_ANALYSED = "language_not_analysed"
 """Flag stored with a mention whose words no intent rule or classifier read (a sentiment
 model may have: Spanish, German, Portuguese); its term is the detected language."""
 NEGATIVE_EMOJI = frozenset("😡😠🤬😤😞😢😭😩😫😒🙄👎💔😣😖😔😕☹🙁😑🤦😰😱")
+# Warm emoji: a thank-you's, in any language ("grazie mille ❤️", "ありがとう😊"). Not 🙏 (a
+# plea as often as thanks) nor 😂 (mockery as often as fun).
+POSITIVE_EMOJI = frozenset("❤♥😊😍🥰👍👏😀😃😄😁🙂😉🤗💕💖💗💙💚💛💜🧡🤍😘🥳🎉✨🌟⭐💯🙌👌😇☺🤩😻")
 _NEGATIVE_EMOTICON_RE = re.compile(r"(?:^|\s)(?:>?:-?\(+|:'\(|D:)(?=\s|$)")
 # "@" first, then the look-behind over it and the character before (the same matches as
 # (?<![\w@])@\w{1,30}): ``re`` then skips to the next "@" instead of trying every position.
@@ -72,6 +75,8 @@ class Signals:
     sentiment_analysed: bool = True
     """A sentiment model reads the language: always when ``language_analysed``, and for
     Spanish, German and Portuguese, whose sentiment models are their only reading."""
+    positive_emoji: int = 0
+    """Warm emoji (``POSITIVE_EMOJI``): the only tone read where no model reads the words."""
 
 
 def language_analysed(language: str | None) -> bool:
@@ -95,6 +100,7 @@ def read_signals(text: str, language: str | None, addressed: bool | None = None)
     # Most mentions are plain ASCII: no emoji to look for, no full-width marks.
     plain = bare.isascii()
     negative = 0 if plain else sum(map(NEGATIVE_EMOJI.__contains__, bare))
+    positive = 0 if plain else sum(map(POSITIVE_EMOJI.__contains__, bare))
     if "(" in bare:
         negative += len(_NEGATIVE_EMOTICON_RE.findall(bare))
     if plain:  # words are ASCII too
@@ -117,6 +123,7 @@ def read_signals(text: str, language: str | None, addressed: bool | None = None)
         agent_signed=("*" in bare or "^" in bare) and _AGENT_SIGNATURE_RE.search(bare) is not None,
         version_number=dot_digit and VERSION_RE.search(words) is not None,
         sentiment_analysed=analysed or sentiment_analysed(language),
+        positive_emoji=positive,
     )
 
 
@@ -155,7 +162,9 @@ def waiting_for_answer(
     ``requested`` (a request topic raised by a term saying what is wrong or awaited, see
     ``request_terms``) or an order number ("necesito ayuda con mi cuenta, no puedo
     entrar... Muchas gracias" still waits): the thanks closing a request is politeness,
-    which only the English and French rules flag (``courtesy``).
+    which only the English and French rules flag (``courtesy``). Where no model reads the
+    language, a warm emoji (``POSITIVE_EMOJI``) with no question mark, negative emoji or
+    order number is a thank-you ("grazie mille per l'aiuto ❤️").
     """
     if not signals.addressed or signals.agent_signed or intent.intent in ("spam", "praise"):
         return False
@@ -175,6 +184,9 @@ def waiting_for_answer(
         friendly = False  # only a sentiment model read it, and an angry emoji says otherwise
     if not signals.language_analysed and (requested or signals.order_number):
         friendly = False  # the thanks closing a request: no rule reads its courtesy
+    if not signals.sentiment_analysed and signals.positive_emoji and not (
+            signals.negative_emoji or signals.question_marks or signals.order_number):
+        return False  # no model reads it; a warm emoji asking nothing is a thank-you
     return not (signals.sentiment_analysed and friendly)
 
 

@@ -85,3 +85,37 @@ def test_a_threat_to_leave_alerts_in_spanish_german_portuguese(text: str) -> Non
 )
 def test_a_denied_threat_to_leave_does_not_alert(text: str) -> None:
     assert analyse(text).priority < DEFAULT_ALERT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@acme grazie mille per l'aiuto ❤️🙏",
+        "@acme ありがとうございました😊🙏",
+        "@acme شكرا جزيلا على الخدمة الممتازة ❤️❤️",
+        "@acme dank jullie wel voor de snelle levering 😍👍",
+        "@acme tack för hjälpen, ni är bäst 🥰",
+        "@acme teşekkürler, harika hizmet 👏👏",
+        "@acme спасибо большое за помощь 😊",
+    ],
+)
+def test_warm_thanks_in_a_language_without_a_model_does_not_alert(text: str) -> None:
+    analysis = analyse(text)
+    assert not analysis.language_analysed
+    assert not analysis.waiting
+    assert analysis.priority < DEFAULT_ALERT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@acme dov'è il mio ordine? 😊",
+        "@acme il mio ordine 88412093 non è arrivato 😊",
+        "@acme grazie ❤️ ma il pacco è arrivato rotto 😡",
+    ],
+)
+def test_a_warm_emoji_on_an_ask_in_a_language_without_a_model_still_waits(text: str) -> None:
+    analysis = analyse(text)
+    assert not analysis.language_analysed
+    assert analysis.waiting
+    assert analysis.priority >= DEFAULT_ALERT_THRESHOLD
