@@ -16,7 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from bot.analysis.frozen import fast_init
-from bot.analysis.intent import IntentFlag, IntentResult, intent_without_complaint
+from bot.analysis.intent import (
+    IntentFlag,
+    IntentResult,
+    detect_intent,
+    intent_without_complaint,
+)
+from bot.analysis.language import MIN_LETTERS, normalize_language_code
 from bot.analysis.sentiment import SENTIMENT_LANGUAGES, SUPPORTED_LANGUAGES
 from bot.analysis.text import (
     EXCLAMATION_MARKS,
@@ -91,9 +97,12 @@ def sentiment_analysed(language: str | None) -> bool:
     return language is None or language in SENTIMENT_LANGUAGES
 
 
-def read_signals(text: str, language: str | None, addressed: bool | None = None) -> Signals:
+def read_signals(
+    text: str, language: str | None, addressed: bool | None = None, lang_hint: str | None = None,
+) -> Signals:
     """Signals of ``text``. ``addressed`` says whether it was written to the brand; when
-    unknown (``None``) a mention naming an @handle counts as addressed."""
+    unknown (``None``) a mention naming an @handle counts as addressed. ``lang_hint``: the
+    network's language tag, which the detector followed on a short text."""
     bare = strip_links(text)
     handles = len(_HANDLE_RE.findall(bare)) if "@" in bare else 0
     words = _HANDLE_RE.sub(" ", bare) if handles else bare
@@ -110,7 +119,7 @@ def read_signals(text: str, language: str | None, addressed: bool | None = None)
     else:
         five_digits = _FIVE_DIGITS_RE.search(words) is not None
         dot_digit = "." in words and _DOT_DIGIT_RE.search(words) is not None
-    analysed = language_analysed(language) or _too_short_to_tell(bare, words)
+    analysed = language_analysed(language) or _too_short_to_tell(bare, words, lang_hint)
     return Signals(
         addressed=handles > 0 if addressed is None else addressed,
         handles=handles,
@@ -135,12 +144,21 @@ def _substance(words: str) -> bool:
     return any(not _LAUGHTER_RE.fullmatch(w) for w in _WORD_RE.findall(words))
 
 
-def _too_short_to_tell(bare: str, words: str) -> bool:
+def _too_short_to_tell(bare: str, words: str, lang_hint: str | None = None) -> bool:
     """A short Latin-script text ("iOS 11.1", "HELP ME") is too short for the language
-    detector's verdict to mean no model could read it."""
+    detector's verdict to mean no model could read it: when the detector had nothing to
+    judge from (under ``MIN_LETTERS`` letters, no language hint), or when an English or
+    French rule read words in it. "@acme servizio pessimo" or "waar is mijn pakket?" is
+    Italian or Dutch, as detected, and no model reads it."""
     if not bare.isascii():
         return False
-    return sum(len(w) for w in _LETTERS_RE.findall(words)) < SHORT_LETTERS
+    letters = sum(len(w) for w in _LETTERS_RE.findall(words))
+    if letters >= SHORT_LETTERS:
+        return False
+    if letters < MIN_LETTERS and normalize_language_code(lang_hint) is None:
+        return True
+    return any(term != "?" and not term.endswith((" links", " hashtags"))
+               for flag in detect_intent(words).flags for term in flag.terms)
 
 
 def waiting_for_answer(

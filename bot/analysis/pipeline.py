@@ -196,7 +196,7 @@ def _signals(item: AnalysisInput, language: str | None) -> Signals:
     the risk only (the reason then says both: "risk: legal · language not analysed")."""
     # Writing again in a case is writing to the brand, handle or not ("still nothing").
     addressed = True if item.repeat_contact else item.addressed
-    return read_signals(item.text, language, addressed)
+    return read_signals(item.text, language, addressed, item.lang_hint)
 
 
 def _priority(item: AnalysisInput, intent: IntentResult, sentiment_score: float,

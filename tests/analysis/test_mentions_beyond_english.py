@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.analysis.attention import LANGUAGE_NOT_ANALYSED
 from bot.analysis.pipeline import Analysis, AnalysisInput, analyze_many
 from bot.analysis.priority import DEFAULT_ALERT_THRESHOLD
 
@@ -119,3 +120,31 @@ def test_a_warm_emoji_on_an_ask_in_a_language_without_a_model_still_waits(text: 
     assert not analysis.language_analysed
     assert analysis.waiting
     assert analysis.priority >= DEFAULT_ALERT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("@acme waar is mijn pakket?", None),
+        ("@acme servizio pessimo", None),
+        ("@acme servizio pessimo", "it"),
+        ("@acme grazie mille!", "it"),
+        ("@acme dank je wel, top service", None),
+    ],
+)
+def test_a_short_text_in_a_language_without_a_model_says_so(text: str, hint: str | None) -> None:
+    analysis = analyse(text, hint)
+    assert not analysis.language_analysed
+    assert LANGUAGE_NOT_ANALYSED in (f.name for f in analysis.flags)
+
+
+def test_a_short_spanish_text_says_sentiment_only() -> None:
+    analysis = analyse("@acme no me llega el paquete")
+    assert analysis.language == "es"
+    assert not analysis.language_analysed
+    assert "sentiment only" in analysis.reason
+
+
+@pytest.mark.parametrize("text", ["@acme HELP ME", "@acme iOS 11.1 still broken", "@acme ok"])
+def test_a_short_text_an_english_rule_reads_is_analysed(text: str) -> None:
+    assert analyse(text).language_analysed
