@@ -54,7 +54,9 @@ _AGENT_SIGNATURE_RE = re.compile(r"(?:^|\s)[*^][A-Z][A-Za-z]{0,11}\s*$")
 _WORD_RE = re.compile(r"[^\W\d_]{2,}")
 # Laughter says nothing to answer: "@brand lol" is as content-free as a lone emoji.
 _LAUGHTER_RE = re.compile(
-    r"(?i)l+o+l+|lmf?ao+|rofl|(?:ha)+h?|(?:he){2,}h?|(?:hi){2,}|p?tdr+|mdr+|x+d+")
+    r"(?i)l+o+l+|lmf?ao+|rofl|(?:ha)+h?|(?:he){2,}h?|(?:hi){2,}|p?tdr+|mdr+|x+d+"
+    r"|(?:j[aeis]){2,}j?|k{3,}|(?:rs){2,}r?|(?:wk){2,}w?|(?:hue){2,}")  # es, pt, id
+_HASHTAG_RE = re.compile(r"#\w+")
 _LETTERS_RE = re.compile(r"[A-Za-z]+")
 SHORT_LETTERS = 24
 """Under this many letters a plain ASCII text's detected language is not trusted."""
@@ -123,7 +125,7 @@ def read_signals(
     return Signals(
         addressed=handles > 0 if addressed is None else addressed,
         handles=handles,
-        substance=_substance(words),
+        substance=_substance(_HASHTAG_RE.sub(" ", words) if "#" in words else words),
         question_marks=bare.count("?") if plain else count_marks(bare, QUESTION_MARKS),
         exclamations=bare.count("!") if plain else count_marks(bare, EXCLAMATION_MARKS),
         negative_emoji=negative,
@@ -137,7 +139,7 @@ def read_signals(
 
 
 def _substance(words: str) -> bool:
-    """Whether ``words`` (no handles, no links) hold a word that is not laughter."""
+    """Whether ``words`` (no handles, links or hashtags) hold a word that is not laughter."""
     found = _WORD_RE.search(words)
     if found is None or not _LAUGHTER_RE.fullmatch(found.group()):
         return found is not None

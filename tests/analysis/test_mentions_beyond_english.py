@@ -148,3 +148,24 @@ def test_a_short_spanish_text_says_sentiment_only() -> None:
 @pytest.mark.parametrize("text", ["@acme HELP ME", "@acme iOS 11.1 still broken", "@acme ok"])
 def test_a_short_text_an_english_rule_reads_is_analysed(text: str) -> None:
     assert analyse(text).language_analysed
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@acme jajaja",
+        "@acme JAJAJAJA",
+        "@acme jsjsjs",
+        "@acme kkkkk",
+        "@acme rsrsrs",
+        "@acme jejeje",
+        "@acme wkwkwk",
+        "@acme huehuehue",
+        "@acme #mondaymotivation #coffee https://t.co/abc",
+        "@acme #blackfriday #deals #shopping",
+    ],
+)
+def test_laughter_and_hashtags_alone_do_not_alert(text: str) -> None:
+    analysis = analyse(text)
+    assert not analysis.waiting
+    assert analysis.priority < DEFAULT_ALERT_THRESHOLD
