@@ -5,14 +5,17 @@ Usage:
         python bench/profile_ingest_cpu.py analysis|ingest [--items 1000]
 
 Both run a warm-up round (models loaded, caches filled, as bench_ingest's unmeasured
-round), then one measured round over ``--items`` bench mentions (the tweets of
-bench_ingest with a new round prefix). ``analysis``: ``analyze_many`` and the content
-fingerprint of each text, what ingest computes per mention. ``ingest``: the feed bytes
-parsed by the RSS source and ``do_ingest`` into a fresh SQLite file (no HTTP). The
-measured round alone runs inside ``sys.call_tracing`` (which calls it as it is, no
-tracer being set), the C function the options above collect in: callgrind then counts
-that round's instructions only, repeatably even on a loaded machine. VIGIE_PROFILE_REPO
-measures another checkout's code (main's, for a before figure) with this driver.
+round), set the process up as Vigie's worker and bench_ingest do
+(``prepare_worker_process``: start-up's objects frozen out of the garbage collector, whose
+full collections would otherwise walk them in whichever round they fall), then one
+measured round over ``--items`` bench mentions (the tweets of bench_ingest with a new
+round prefix). ``analysis``: ``analyze_many`` and the content fingerprint of each text,
+what ingest computes per mention. ``ingest``: the feed bytes parsed by the RSS source and
+``do_ingest`` into a fresh SQLite file (no HTTP). The measured round alone runs inside
+``sys.call_tracing`` (which calls it as it is, no tracer being set), the C function the
+options above collect in: callgrind then counts that round's instructions only,
+repeatably even on a loaded machine. VIGIE_PROFILE_REPO measures another checkout's code
+(main's, for a before figure) with this driver.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from bench_ingest import build_feed, prepare, tweets  # noqa: E402
 
 from bot.analysis.pipeline import AnalysisInput, analyze_many, load_models  # noqa: E402
 from bot.matching.fingerprint import content_fingerprint  # noqa: E402
+from bot.runtime import prepare_worker_process  # noqa: E402
 from bot.services.ingest import do_ingest  # noqa: E402
 from bot.services.watches import get_watch_by_name  # noqa: E402
 from bot.sources.feedparse import parse_feed  # noqa: E402
@@ -72,11 +76,13 @@ def main() -> None:
     load_models()
     if args.mode == "analysis":
         analysis_round(texts, args.items, "warm")
+        prepare_worker_process()
         print(sys.call_tracing(analysis_round, (texts, args.items, "measured")))
         return
     with tempfile.TemporaryDirectory() as tmp:
         sessions, workspace_id = prepare(f"sqlite:///{tmp}/bench.db")
         ingest_round(sessions, workspace_id, texts, args.items, "warm")
+        prepare_worker_process()
         print(sys.call_tracing(ingest_round,
                                (sessions, workspace_id, texts, args.items, "measured")))
 
