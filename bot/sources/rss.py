@@ -15,6 +15,7 @@ by the feed's title on that site, or by the host itself.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import ClassVar, NamedTuple
 from urllib.parse import urlsplit
@@ -167,7 +168,32 @@ def _unwrapped(link: str) -> str:
     return link if target is link or usable_url(target) is None else target
 
 
+# The authority of a plain http(s) address, which urlsplit reads as its netloc: after a
+# lower-case scheme, up to the first "/", "?" or "#" (a tab or line break in it, which
+# urlsplit would drop, leaves the address to urlsplit).
+_AUTHORITY_RE = re.compile(r"https?://([^/?#\t\r\n]*)(?![\t\r\n])")
+_HOSTS: dict[str, str | None] = {}
+_HOSTS_LIMIT = 10_000
+
+
 def _hostname(url: str) -> str | None:
+    """``urlsplit(url).hostname``, None when urlsplit refuses ``url``. That host depends
+    on the netloc alone, which a feed's entries share: it is worked out once per netloc."""
+    authority = _AUTHORITY_RE.match(url)
+    if authority is None:
+        return _split_hostname(url)
+    netloc = authority.group(1)
+    try:
+        return _HOSTS[netloc]
+    except KeyError:
+        pass
+    if len(_HOSTS) >= _HOSTS_LIMIT:
+        _HOSTS.clear()
+    host = _HOSTS[netloc] = _split_hostname(url)
+    return host
+
+
+def _split_hostname(url: str) -> str | None:
     try:
         return urlsplit(url).hostname
     except ValueError:  # a malformed feed address: the handle falls back on "unknown"
