@@ -101,11 +101,13 @@ def sentiment_analysed(language: str | None) -> bool:
 
 def read_signals(
     text: str, language: str | None, addressed: bool | None = None, lang_hint: str | None = None,
+    without_links: str | None = None,
 ) -> Signals:
     """Signals of ``text``. ``addressed`` says whether it was written to the brand; when
     unknown (``None``) a mention naming an @handle counts as addressed. ``lang_hint``: the
-    network's language tag, which the detector followed on a short text."""
-    bare = strip_links(text)
+    network's language tag, which the detector followed on a short text. ``without_links``:
+    ``strip_links(text)``, when the caller has it already."""
+    bare = strip_links(text) if without_links is None else without_links
     handles = len(_HANDLE_RE.findall(bare)) if "@" in bare else 0
     words = _HANDLE_RE.sub(" ", bare) if handles else bare
     # Most mentions are plain ASCII: no emoji to look for, no full-width marks.

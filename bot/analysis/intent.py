@@ -480,8 +480,9 @@ def _negated(words: list[str], i: int) -> bool:
     return any(w in _NEGATOR_WORDS for w in words[max(0, i - 2) : i])
 
 
-def detect_intent(text: str) -> IntentResult:
-    """Flags raised by ``text`` and its main intent.
+def detect_intent(text: str, without_links: str | None = None) -> IntentResult:
+    """Flags raised by ``text`` and its main intent (``without_links``: ``strip_links(text)``
+    when the caller has it already).
 
     The main intent is, in order: risk; spam when strong (two spam terms, or many links
     and hashtags on a mention that neither complains nor asks); complaint; purchase
@@ -489,7 +490,7 @@ def detect_intent(text: str) -> IntentResult:
     ("waiting" flag); praise; weak spam; else "other" (a "closing" flag marks a
     customer closing the case or acknowledging).
     """
-    without_urls = strip_links(text)
+    without_urls = strip_links(text) if without_links is None else without_links
     words = _words(without_urls)
     found: dict[str, list[str]] = {}
     last_complaint = -1

@@ -36,6 +36,7 @@ from bot.analysis.sentiment import (
     load_model,
     sentiment_from_probabilities,
 )
+from bot.analysis.text import strip_links
 from bot.analysis.topics import TopicMatch, detect_topics
 
 
@@ -156,13 +157,15 @@ def analyze_many(
     else:
         sentiments = [classifier.classify(item.text, language) for item, language in pairs]
         requests = [classify_request(item.text, language) for item, language in pairs]
-    intents = [detect_intent(item.text) for item in items]
-    topics = [detect_topics(item.text) for item in items]
+    # The rules, the topics and the signals all read each text without its links.
+    bare = [strip_links(item.text) for item in items]
+    intents = list(map(detect_intent, [item.text for item in items], bare))
+    topics = list(map(detect_topics, [item.text for item in items], bare))
     out: list[Analysis] = []
-    for (item, language), sentiment, intent, request, found in zip(
-        pairs, sentiments, intents, requests, topics, strict=True
+    for (item, language), sentiment, intent, request, found, without_links in zip(
+        pairs, sentiments, intents, requests, topics, bare, strict=True
     ):
-        signals = _signals(item, language)
+        signals = _signals(item, language, without_links)
         intent = weigh_complaint(intent, request.complaint, language, signals, sentiment.label,
                                  sentiment.score)
         flags = intent.flags
@@ -188,15 +191,17 @@ def analyze_many(
     return out
 
 
-def _signals(item: AnalysisInput, language: str | None) -> Signals:
+def _signals(item: AnalysisInput, language: str | None,
+             without_links: str | None = None) -> Signals:
     """The signals of ``item``'s characters. Whether its language was analysed is the
     detected language's say alone (or the text too short to tell): an English or French
     rule word met in a Spanish or German text ("error", "fraude") is a stray word, not a
     reading of the text, and a risk term of the Spanish, German or Portuguese rules reads
-    the risk only (the reason then says both: "risk: legal · language not analysed")."""
+    the risk only (the reason then says both: "risk: legal · language not analysed").
+    ``without_links``: ``strip_links`` of its text, when known."""
     # Writing again in a case is writing to the brand, handle or not ("still nothing").
     addressed = True if item.repeat_contact else item.addressed
-    return read_signals(item.text, language, addressed, item.lang_hint)
+    return read_signals(item.text, language, addressed, item.lang_hint, without_links)
 
 
 def _priority(item: AnalysisInput, intent: IntentResult, sentiment_score: float,

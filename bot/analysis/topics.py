@@ -517,12 +517,13 @@ class TopicMatch:
     terms: tuple[str, ...]
 
 
-def words_of(text: str) -> list[str]:
+def words_of(text: str, without_links: str | None = None) -> list[str]:
     """Lowercase accent-free words of ``text``, without links, @handles or French elisions
-    ("l'appli" -> "appli"); a hashtag counts as its word ("#neveragain" -> "neveragain")."""
+    ("l'appli" -> "appli"); a hashtag counts as its word ("#neveragain" -> "neveragain").
+    ``without_links``: ``strip_links(text)``, when the caller has it already."""
     # Each step runs only when the text holds what it replaces: the four apostrophes are
     # "`" or not ASCII (strip_links looks for links as cheaply).
-    text = strip_links(text)
+    text = strip_links(text) if without_links is None else without_links
     if "`" in text or (not text.isascii() and ("’" in text or "‘" in text or "´" in text)):
         text = fold_apostrophes(text)
     if "@" in text:
@@ -534,12 +535,13 @@ def words_of(text: str) -> list[str]:
     return folded.encode("ascii", "replace").translate(_NOT_WORD).decode("ascii").split()
 
 
-def detect_topics(text: str) -> tuple[TopicMatch, ...]:
-    """The topics of ``text`` in ``TOPICS`` order, each with its matched terms.
+def detect_topics(text: str, without_links: str | None = None) -> tuple[TopicMatch, ...]:
+    """The topics of ``text`` in ``TOPICS`` order, each with its matched terms
+    (``without_links``: ``strip_links(text)``, when the caller has it already).
 
     A topic needs one strong term, or two different weak ones (see ``WEAK``).
     """
-    words = words_of(text)
+    words = words_of(text, without_links)
     found: dict[str, dict[str, None]] = {}
     starts = starts_of(words, _STARTS, _TABLE.starting)
     hidden = 0  # words before this index are part of an idiom
