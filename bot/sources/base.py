@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import PydanticCustomError
 
+from bot.analysis.frozen import fast_init
 from bot.net.fetcher import Fetcher
 from bot.networks import get_network
 from bot.text_hygiene import clean_id, clean_name, clean_text
@@ -47,6 +48,7 @@ def _set(obj: object, name: str, value: object) -> None:
         object.__setattr__(obj, name, value)
 
 
+@fast_init  # one per mention: each field set through its slot
 @dataclass(frozen=True, slots=True)
 class Author:
     """Who wrote a mention, as the network describes them.
