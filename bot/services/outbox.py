@@ -98,7 +98,8 @@ What a row that cannot go out does to the others:
   no scheduled digest, report, SLA notice or spike alert; the digests and reports queued
   before, kept more than ``STALE_REPORTS``, are dropped at the reinstall or at the probe
   (``drop_stale_reports``), and the SLA breaches that came due meanwhile are skipped at the
-  reinstall or when the pause ends (``sla.skip_missed_breaches``).
+  reinstall or, those that came due more than ``STALE_REPORTS`` ago, when the pause ends
+  (``sla.skip_missed_breaches``).
 - A channel Slack refuses (archived, private without the bot... see ``CHANNEL_ERRORS``)
   fails its row for good (it stays failed, for ``vigie outbox retry`` once fixed), is
   written in the audit trail (``watch list`` flags the watches alerting there until a
@@ -1651,15 +1652,20 @@ class OutboxSender:
         session.delete(pause)
         session.flush()
         skipped = 0
-        if error in DEAD_TOKEN_PAUSES:
+        if error in DEAD_TOKEN_PAUSES and now - STALE_REPORTS > as_utc(paused_at):
             # As at a reinstall (``installs.do_reinstalled``): the SLA checks skipped the
-            # workspace while its token was refused (``reach``); the deadlines that passed
-            # meanwhile must not all be announced now.
+            # workspace while its token was refused (``reach``); after days out of reach,
+            # the deadlines that passed meanwhile must not all be announced now. Only
+            # those that came due more than ``STALE_REPORTS`` ago are skipped, as the
+            # digests and reports kept that long are dropped: a pause of minutes or hours
+            # (one refused delivery, the next probe going through) loses no breach note
+            # or escalation, the next SLA check sends them.
             from bot.services.sla import skip_missed_breaches
 
             timezone = session.scalar(select(Workspace.timezone).where(
                 Workspace.id == workspace_id))
-            skipped = skip_missed_breaches(session, workspace_id, as_utc(paused_at), now,
+            skipped = skip_missed_breaches(session, workspace_id, as_utc(paused_at),
+                                           now - STALE_REPORTS,
                                            timezone or self._default_timezone)
         waiting = int(session.scalar(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.workspace_id == workspace_id,

@@ -261,6 +261,48 @@ def test_no_burst_of_sla_notices_after_a_reinstall(sessions: sessionmaker[Sessio
             ("post", "U0APPROVER"), ("thread", "C0ACME123")]
 
 
+def test_a_token_refused_for_a_minute_loses_no_sla_notice(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    """Slack refuses the token to one delivery (invalid_auth), half a minute before an
+    urgent mention's deadline; the probe a minute later goes through. The SLA check run
+    during that minute skipped the workspace; the breach note and the escalation DM that
+    came due then are sent at the next check, not marked missed as after days away."""
+    with transaction(sessions) as session:
+        watch = Watch(workspace_id=workspace_id, name="acme", channel_id="C0ACME123",
+                      sla_urgent_minutes=60)
+        session.add(watch)
+        session.add(Member(workspace_id=workspace_id, user_id="U0APPROVER", role="approver"))
+        session.flush()
+        session.add(Mention(
+            workspace_id=workspace_id, watch_id=watch.id, network="x", external_id="1",
+            url="https://x.com/a/status/1", text="help!", published_at=T0, created_at=T0,
+            priority=90, assignee_user_id="U0AGENT01", status="assigned", alerted=True,
+            slack_channel="C0ACME123", slack_ts="1.1"))
+    clock = Clock()
+    clock.now = T0 + timedelta(minutes=59, seconds=30)
+    sender = sender_for(sessions, slack_standin, clock)
+    _queue(sessions, workspace_id, "card-like:1", timedelta(minutes=1))
+    with transaction(sessions) as session:
+        session.execute(update(OutboxMessage).values(next_attempt_at=clock.now,
+                                                     created_at=clock.now))
+    slack_standin.revoke_token(BOT_TOKEN, "invalid_auth")
+    assert sender.flush().paused
+    assert run_sla_checks(sessions, T0 + timedelta(minutes=60), "UTC") == 0  # out of reach
+    slack_standin.restore_token(BOT_TOKEN)
+    clock.now = T0 + timedelta(minutes=60, seconds=31)  # the next probe
+    with transaction(sessions) as session:
+        session.execute(update(OutboxMessage).values(next_attempt_at=clock.now))
+    sender.flush()
+    with sessions() as session:
+        assert session.scalars(select(OutboxPause)).all() == []
+    assert run_sla_checks(sessions, T0 + timedelta(minutes=61), "UTC") == 2
+    with sessions() as session:
+        assert sorted((r.kind, r.channel) for r in session.scalars(select(OutboxMessage))
+                      if r.channel != CHANNEL_ID) == [
+            ("post", "U0APPROVER"), ("thread", "C0ACME123")]
+
+
 def test_no_approval_digest_while_uninstalled(sessions: sessionmaker[Session],
                                               workspace_id: int) -> None:
     """An approver's digest owed while Vigie is uninstalled is not queued (it would wait in
