@@ -52,7 +52,7 @@ from bot.services.watch_links import (
     same_post,
     stories_in_watch,
 )
-from bot.sources.base import FetchedMention
+from bot.sources.base import SEARCHED_ASIDE, FetchedMention
 from bot.sources.text import to_utc
 from bot.text_hygiene import clean_text
 from storage.bulk import hold_watch, insert_mentions, one_of, upsert_authors
@@ -227,7 +227,7 @@ def match_batch(
     else:
         for n, item in enumerate(unique):
             if query.matches(MatchInput(
-                    text=item.text, title=item.title,
+                    text=_searched_text(item), title=item.title,
                     author_handle=None if item.author.anonymous else item.author.handle,
                     language=languages[n], network=item.network)):
                 kept.append(n)
@@ -236,6 +236,16 @@ def match_batch(
     if not keys:
         return [Matched(unique[n], None, None, languages[n]) for n in kept]
     return [_with_keys(Matched(unique[n], None, None, languages[n])) for n in kept]
+
+
+def _searched_text(item: FetchedMention) -> str:
+    """What a watch's query reads of ``item``: its text, then the words aside from it that
+    the network's search reads too (``SEARCHED_ASIDE``: an image description, a poll's
+    options), one a line."""
+    aside = item.extra.get(SEARCHED_ASIDE)
+    if not isinstance(aside, list | tuple) or not aside:
+        return item.text
+    return "\n".join([item.text, *(line for line in aside if isinstance(line, str))])
 
 
 def _with_keys(matched: Matched) -> Matched:

@@ -184,6 +184,13 @@ class FetchResult:
     not_modified: bool = False
 
 
+SEARCHED_ASIDE = "searched_aside"
+"""``FetchedMention.extra`` key: words of a post outside its text that the network's search
+reads (a Mastodon image description, a poll's options), as a list of lines. A watch's
+query matches them too (the search found the post by them), but they are not the post's
+words: its content fingerprint, the brand addressing, cases and drafts read ``text``."""
+
+
 SETTING_RULE = "vigie_rule:"
 """Prefix of the pydantic error type of a refusal raised with :func:`setting_error`."""
 

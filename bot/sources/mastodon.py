@@ -17,6 +17,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from bot.net.errors import SourceError
 from bot.net.fetcher import Fetcher
 from bot.sources.base import (
+    SEARCHED_ASIDE,
     Author,
     Cursor,
     FetchedMention,
@@ -336,6 +337,9 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
         as_dict(as_dict(status.get("quote")).get("quoted_status")).get("url"))
     if quoted:
         extra["quote_of"] = quoted
+    aside = _read_aside(status)
+    if aside:
+        extra[SEARCHED_ASIDE] = aside
     if status is not raw:
         extra["reblogged_by"] = _handle(as_dict(raw.get("account")))
     parent = None
@@ -349,7 +353,7 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
         external_id=as_str(status.get("uri")) or as_str(status.get("url")) or local_url,
         url=_web_link(status.get("url")) or _web_link(status.get("uri")) or local_url,
         author=_author(status.get("account")),
-        text="\n".join(filter(None, (html_to_text(content), *_read_aside(status)))),
+        text=html_to_text(content),
         published_at=published,
         title=spoiler,
         language_hint=language_tag(as_str(status.get("language"))),
@@ -365,9 +369,11 @@ def status_to_mention(raw: dict[str, Any], instance: str) -> FetchedMention | No
 def _read_aside(status: dict[str, Any]) -> list[str]:
     """The words of a status outside its content that Mastodon's search reads too
     (Status#searchable_text): each image description on a line of its own ("🖼 ..."),
-    then the poll's options on one ("📊 a · b"). Without them a status found by its
-    alt text or a poll option was filtered out by the watch that searched for it, and a
-    card could not show why it matched."""
+    then the poll's options on one ("📊 a · b"). Kept apart from the text
+    (``SEARCHED_ASIDE``): the watch's query matches them, so a status found by its alt text
+    or a poll option is not filtered out by the watch that searched for it; they are not
+    the author's words (an alt text quoting @brand does not address the brand, a
+    cross-post with a described image has the same words as on X)."""
     lines = []
     for media in as_list(status.get("media_attachments")):
         description = collapse_whitespace(as_str(as_dict(media).get("description")) or "")

@@ -232,3 +232,51 @@ def test_two_mastodon_users_of_one_name_on_two_instances_are_two_posters(
     assert (both.stored, both.near_duplicates) == (2, 1)
     assert [h for n, h in _stored(sessions) if n == "mastodon"] == [
         "@john@a.example", "@john@b.example", "@john@c.example", "@john@d.example"]
+
+
+def _described(shared_data: Path, content: str, description: str) -> FetchedMention:
+    """Mastodon.py's real status with an image, by ana, saying ``content``, its image
+    described by ``description``."""
+    raw = json.loads((shared_data / "api" / "mastodon" / "mastodonpy_status_with_media.json")
+                     .read_text(encoding="utf-8"))
+    raw = raw | {"content": f"<p>{content}</p>",
+                 "created_at": (NOW - timedelta(minutes=9)).isoformat(),
+                 "account": raw["account"] | {"acct": "ana@mastodon.social", "username": "ana"}}
+    raw["media_attachments"][0]["description"] = description
+    mention = status_to_mention(raw, "https://mastodon.social")
+    assert mention is not None
+    return mention
+
+
+def test_a_cross_post_with_a_described_image_is_still_a_near_duplicate(
+        sessions: sessionmaker[Session], workspace_id: int, shared_data: Path) -> None:
+    """Ana's words on X, then on Mastodon with a screenshot she described: one mention, one
+    card. The image description is no part of the words (their fingerprint)."""
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query="acme", channel_id=CHANNEL_ID,
+                 alert_threshold=0)
+    assert _poll(sessions, workspace_id, [_post("x", "1", "ana", REFUND)]).stored == 1
+    toot = _described(shared_data, REFUND, "screenshot of the order page")
+    report = _poll(sessions, workspace_id, [toot])
+    assert (report.stored, report.near_duplicates) == (0, 1)
+    with sessions() as session:
+        assert len(session.scalars(select(OutboxMessage.id).where(
+            OutboxMessage.kind == KIND_CARD)).all()) == 1
+
+
+def test_an_image_description_naming_the_brand_does_not_address_it(
+        sessions: sessionmaker[Session], workspace_id: int, shared_data: Path) -> None:
+    """A screenshot described as a reply by @acme: the status talks about the brand, it is
+    not addressed to it (no ``direct`` flag). The watch still finds it by the description
+    (what Mastodon's search found it by), and the stored text is the status's words."""
+    from bot.services.brand_accounts import do_add_account
+
+    do_add_account(sessions, workspace_id, CLI, "mastodon", "@acme@mastodon.social")
+    do_add_watch(sessions, workspace_id, CLI, name="acme", query='"looking into it"',
+                 channel_id=CHANNEL_ID, alert_threshold=0)
+    toot = _described(shared_data, "lol look at what their support answered me",
+                      "Screenshot of a reply by @acme: we are looking into it")
+    assert _poll(sessions, workspace_id, [toot]).stored == 1
+    with sessions() as session:
+        text, flags = session.execute(select(Mention.text, Mention.intent_flags)).one()
+    assert text == "lol look at what their support answered me"
+    assert not any(flag.get("name") == "direct" for flag in flags or [])

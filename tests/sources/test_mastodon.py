@@ -14,6 +14,8 @@ from werkzeug import Request, Response
 from bot.matching import MatchInput, parse_query
 from bot.net.errors import SourceAuthError
 from bot.net.http import HttpClient, HttpStatusError
+from bot.services.ingest import IngestReport, match_batch
+from bot.sources.base import SEARCHED_ASIDE
 from bot.sources.mastodon import (
     MastodonConfig,
     MastodonSource,
@@ -21,6 +23,7 @@ from bot.sources.mastodon import (
     parse_statuses,
     status_to_mention,
 )
+from storage.models import Watch
 from tests.sources.paging_stand_ins import (
     MASTODON_SEARCH,
     MastodonSearch,
@@ -104,7 +107,8 @@ def test_reply_and_remote_account(load_json: Callable[[str], Any]) -> None:
     assert media is not None
     assert media.author.handle == "@halcy@mastodon.social"
     assert media.extra["in_reply_to_id"] == "110447001287656894"
-    assert media.text == "image post\n\N{FRAME WITH PICTURE} furry cube"  # its alt text
+    assert media.text == "image post"
+    assert media.extra[SEARCHED_ASIDE] == ["\N{FRAME WITH PICTURE} furry cube"]  # its alt text
     emoji = status_to_mention(load_json("mastodon/mastodonpy_status_custom_emoji.json"), "x")
     assert emoji is not None
     assert emoji.author.handle == "@halcy@icosahedron.website"
@@ -762,14 +766,19 @@ def test_image_descriptions_and_poll_options_are_read(
     cfg = config(httpserver, mode="search", query="furry cube", access_token="tok")
     by_id = {m.extra["status_id"]: m for m in MastodonSource().fetch(http, cfg, {}).mentions}
     pictured, polled = by_id[media["id"]], by_id[poll["id"]]
-    assert pictured.text == "image post\n\N{FRAME WITH PICTURE} furry cube"
-    assert polled.text == ("secret test poll :hecker:\n\N{BAR CHART} real \N{MIDDLE DOT} "
-                           "fr fr \N{MIDDLE DOT} so true \N{MIDDLE DOT} :hecker:")
-    watch = parse_query('"furry cube" OR "so true"')
-    assert all(watch.matches(MatchInput(text=m.text, network="mastodon"))
-               for m in (pictured, polled))
+    # Kept aside from the status's words (its text: fingerprint, addressing, drafts).
+    assert (pictured.text, polled.text) == ("image post", "secret test poll :hecker:")
+    assert pictured.extra[SEARCHED_ASIDE] == ["\N{FRAME WITH PICTURE} furry cube"]
+    assert polled.extra[SEARCHED_ASIDE] == [
+        "\N{BAR CHART} real \N{MIDDLE DOT} fr fr \N{MIDDLE DOT} so true \N{MIDDLE DOT} :hecker:"]
+    # The watch that searched for them keeps both (ingest's watch filter).
+    report = IngestReport()
+    kept = match_batch(Watch(name="cube", query='"furry cube" OR "so true"'),
+                       [pictured, polled], report=report, keys=False)
+    assert [m.fetched for m in kept] == [pictured, polled] and report.filtered == 0
     # attachments without a description, or a poll of hostile shape, add nothing
     bare = media | {"media_attachments": [{"description": None}, 5, {"description": " "}],
                     "poll": {"options": [{"title": 7}, "x", {}]}}
     mention = status_to_mention(bare, "https://mastodon.social")
     assert mention is not None and mention.text == "image post"
+    assert SEARCHED_ASIDE not in mention.extra
