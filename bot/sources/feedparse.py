@@ -22,6 +22,7 @@ import re
 import time
 import unicodedata
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
@@ -283,6 +284,19 @@ def _from_struct(struct: time.struct_time | None) -> datetime | None:
         return datetime(*struct[:6], tzinfo=UTC)
     except (TypeError, ValueError):
         return None
+
+
+def _fp_text(detail: Any, value: str | None, atom: bool,
+             otherwise: Callable[[str], str]) -> str:
+    """Plain text of a title or content feedparser read (its ``*_detail``). An Atom 1.0
+    text construct says its type: text/plain (type="text", every title's default) is
+    plain text, its "<" a character, as ``_atom_text`` reads it. Otherwise ``value`` is
+    read by ``otherwise``: HTML; RSS says nothing (feedparser's type is a guess); and
+    feedparser gives an Atom 0.3 mode="escaped" construct with no type as text/plain, its
+    markup still escaped."""
+    if atom and (detail or {}).get("type") == "text/plain":
+        return collapse_whitespace(value or "")
+    return otherwise(value or "")
 
 
 def _html_or_text(value: str | None) -> str:
@@ -678,7 +692,8 @@ def parse_tolerant(content: bytes, *, url: str = "", content_type: str | None = 
     feed = result.feed
     language = language_tag(feed.get("language"))
     author = feed.get("author")
-    entries = [_fp_entry(e, language, author) for e in result.entries]
+    atom = result.get("version") == "atom10"
+    entries = [_fp_entry(e, language, author, atom) for e in result.entries]
     return ParsedFeed(
         title=_html_or_text(feed.get("title")) or None,
         link=usable_url(feed.get("link") or "") or None,
@@ -689,9 +704,12 @@ def parse_tolerant(content: bytes, *, url: str = "", content_type: str | None = 
     )
 
 
-def _fp_entry(entry: Any, feed_language: str | None, feed_author: str | None) -> FeedEntry:
+def _fp_entry(entry: Any, feed_language: str | None, feed_author: str | None,
+              atom: bool) -> FeedEntry:
     contents = entry.get("content") or []
     html = (contents[0].get("value") if contents else None) or entry.get("summary") or ""
+    body = (contents[0] if contents and contents[0].get("value") else
+            entry.get("summary_detail")) or {}
     author_detail = entry.get("author_detail") or {}
     # dict.get skips FeedParserDict's deprecated "updated" -> "published" aliasing.
     struct = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
@@ -703,8 +721,9 @@ def _fp_entry(entry: Any, feed_language: str | None, feed_author: str | None) ->
     return FeedEntry(
         entry_id=(entry.get("id") or "").strip() or None,
         link=link,
-        title=_html_or_text(entry.get("title")) or None,
-        text=html_to_text(html),
+        title=_fp_text(entry.get("title_detail"), entry.get("title"), atom,
+                       _html_or_text) or None,
+        text=_fp_text(body, html, atom, html_to_text),
         author_name=collapse_whitespace(entry.get("author") or "") or feed_author,
         author_uri=author_detail.get("href"),
         published=to_utc(published) if published else None,

@@ -46,6 +46,23 @@ def test_atom_plain_text_keeps_its_angle_brackets(
     assert second.text == "Option<Acme> again"
 
 
+def test_a_truncated_atom_feed_reads_plain_text_as_a_well_formed_one() -> None:
+    # A malformed feed (here cut short) goes to feedparser, which says each text
+    # construct's type: its text/plain was read as HTML there, "<jane@acme.com>" dropped
+    # as a tag and a title's "</p>" taken for one.
+    stray = (b"<entry><id>urn:forum:3</id><updated>2026-12-07T10:10:00Z</updated>"
+             b"<title>Stray &lt;/p&gt; in the editor</title>"
+             b"<content type=\"html\">&lt;p&gt;Seen &lt;b&gt;twice&lt;/b&gt;&lt;/p&gt;</content>"
+             b"</entry></feed>")
+    feed = FORUM_ATOM.replace(b"</feed>", stray)
+    fast, tolerant = parse_feed(feed), parse_tolerant(feed.replace(b"</feed>", b""))
+    assert (fast.parser, tolerant.parser) == ("fast", "tolerant")
+    read = [(e.title, e.text) for e in fast.entries]
+    assert [(e.title, e.text) for e in tolerant.entries] == read
+    assert read[0][1] == "Mail from Jane Doe <jane@acme.com> said it shipped."
+    assert read[2] == ("Stray </p> in the editor", "Seen twice")
+
+
 @pytest.mark.parametrize(("title", "read"), [
     ("Option&lt;Acme&gt; panics", "Option<Acme> panics"),  # no HTML: kept as written
     ("A &amp; B &lt;c&gt;", "A & B <c>"),
