@@ -25,13 +25,14 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html.entities import html5
 from typing import Any, Literal, NamedTuple
 from xml.parsers import expat
 
 import feedparser
+import nh3
 from feedparser import datetimes as fp_datetimes
 from feedparser import encodings as fp_encodings
-from feedparser.mixin import _FeedParserMixin
 
 from bot.net.errors import SourceError
 from bot.sources.text import (
@@ -299,15 +300,32 @@ def _fp_text(detail: Any, value: str | None, atom: bool,
     return otherwise(value or "")
 
 
+_END_TAG = re.compile(r"</[A-Za-z][A-Za-z0-9]*\s*>")
+_TAG_NAME = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)")
+_REFERENCE = re.compile(r"&(#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
+
+
+def _looks_like_html(value: str) -> bool:
+    """Whether a title RSS gives untyped reads as HTML: it holds an end tag or a character
+    reference, each of its tags is one an HTML sanitizer keeps (nh3's defaults), and each
+    named reference is one HTML5 defines (``&apos;`` too, which HTML 4 lacked)."""
+    if not (_END_TAG.search(value) or _REFERENCE.search(value)):
+        return False
+    if any(name.lower() not in nh3.ALLOWED_TAGS for name in _TAG_NAME.findall(value)):
+        return False
+    return all(ref.startswith("#") or f"{ref};" in html5
+               for ref in _REFERENCE.findall(value))
+
+
 def _html_or_text(value: str | None) -> str:
     """A title that may be HTML (RSS titles often are, entity-escaped) or plain text.
 
-    Read as HTML only when it looks like HTML as feedparser guesses for RSS (a closing
-    tag or an entity, every tag a known HTML one): "Option<Acme> panics" is text, and
-    read as HTML its "<Acme>" was dropped as a tag."""
+    Read as HTML only when it looks like HTML (``_looks_like_html``: an end tag or an
+    entity, every tag a known HTML one): "Option<Acme> panics" is text, and read as HTML
+    its "<Acme>" was dropped as a tag."""
     if not value:
         return ""
-    if ("<" in value or "&" in value) and not _FeedParserMixin.looks_like_html(value):
+    if ("<" in value or "&" in value) and not _looks_like_html(value):
         return collapse_whitespace(value)
     return html_to_text(value)
 

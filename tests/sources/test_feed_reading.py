@@ -68,11 +68,15 @@ def test_a_truncated_atom_feed_reads_plain_text_as_a_well_formed_one() -> None:
     ("A &amp; B &lt;c&gt;", "A & B <c>"),
     ("&lt;i&gt;Acme&lt;/i&gt; news", "Acme news"),  # entity-escaped HTML, as is common
     ("Tom &amp;amp; Jerry", "Tom & Jerry"),  # double-escaped: an entity in the text
+    ("Acme&amp;apos;s Q&amp;amp;A", "Acme's Q&A"),  # &apos; (HTML5, not HTML 4) is one too
+    ("Acme&amp;#39;s &amp;mdash; Q&amp;#x26;A", "Acme's \N{EM DASH} Q&A"),
+    ("Tom &amp;jerry; &lt;/b&gt;", "Tom &jerry; </b>"),  # no such entity: text as written
+    ("Close &lt;/acme&gt; &amp;amp;", "Close </acme> &amp;"),  # no such HTML tag: text
     ("<![CDATA[Acme <b>rocks</b>]]>", "Acme rocks"),
 ])
 def test_an_rss_title_is_html_only_when_it_looks_like_html(title: str, read: str) -> None:
-    # RSS says nothing of a title's type: as feedparser, HTML only when it has a closing
-    # tag or an entity (every tag a known HTML one), else plain text.
+    # RSS says nothing of a title's type: HTML only when it has a closing tag or an
+    # entity (every tag a known HTML one, every entity an HTML5 one), else plain text.
     feed = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title><item>"
             b"<guid>g1</guid><title>" + title.encode() + b"</title></item></channel></rss>")
     assert parse_feed(feed).entries[0].title == read
