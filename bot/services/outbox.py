@@ -656,6 +656,9 @@ class OutboxSender:
         """Paused workspaces -> when to probe, as read at the start of the flush."""
         self._probed: set[int] = set()
         """Paused workspaces whose probe went to Slack in this flush."""
+        self._unanswered: set[int] = set()
+        """Paused workspaces whose last token check got no answer about the token (Slack
+        not reached, a 5xx): logged once until Slack answers one."""
         self._started = False
         self._stopping = False
         self.token_watch: TokenWatch | None = None
@@ -801,6 +804,7 @@ class OutboxSender:
         except DeliveryError as err:
             self._token_not_accepted(workspace_id, team, err, report)
             return
+        self._unanswered.discard(workspace_id)
         with transaction(self._sessions) as session:
             uninstalled = session.scalar(select(Workspace.uninstalled_at).where(
                 Workspace.id == workspace_id))
@@ -999,8 +1003,11 @@ class OutboxSender:
         """Slack did not accept the token of ``workspace_id`` at its check (``err``): a
         refused token extends the pause with the probes' backoff, as a refused delivery
         does (``_pause``); anything else (Slack not reached, a 5xx) says nothing of the
-        token, and the check is tried again after the pause's current backoff, its count
-        of probes unchanged."""
+        token, its count of probes unchanged: the check is tried again after as long as
+        Slack has given no answer about the token (since the pause's last refusal,
+        ``last_probe_at``), at least the pause's backoff and at most ``PROBE_CAP_SECONDS``,
+        so an outage of Slack's spaces the checks out as it lasts (60 s, 2, 4, 8 min...).
+        Logged once (a warning) until Slack answers a check again."""
         delay = 0.0
         with transaction(self._sessions) as session:
             pause = session.get(OutboxPause, workspace_id, with_for_update=True)
@@ -1010,17 +1017,27 @@ class OutboxSender:
                 report.paused += 1
                 self._pause(session, workspace_id, err)
             else:
+                now = self._clock()
+                unanswered = (now - as_utc(pause.last_probe_at or pause.paused_at)
+                              ).total_seconds()
                 delay = max(exponential(pause.probes, base=PROBE_BASE_SECONDS,
                                         cap=PROBE_CAP_SECONDS, max_exponent=16),
-                            err.retry_after or 0.0)
-                pause.next_probe_at = self._clock() + timedelta(seconds=delay)
+                            min(unanswered, PROBE_CAP_SECONDS), err.retry_after or 0.0)
+                pause.next_probe_at = now + timedelta(seconds=delay)
                 self._pauses[workspace_id] = pause.next_probe_at
-        if not err.token_dead:
+        if err.token_dead:
+            self._unanswered.discard(workspace_id)
+            if self.token_watch is not None:
+                self.token_watch.refused(str(err.code))
+        elif workspace_id not in self._unanswered:
+            self._unanswered.add(workspace_id)
             log.warning("could not ask Slack whether it accepts the bot token of workspace "
-                        "%s, whose outbox is paused: %s; asking again in %.0fs", team, err,
-                        delay)
-        elif self.token_watch is not None:
-            self.token_watch.refused(str(err.code))
+                        "%s, whose outbox is paused: %s; asking again in %.0fs, then less "
+                        "and less often while Slack gives no answer (not logged again)",
+                        team, err, delay)
+        else:
+            log.debug("still no answer from Slack about the bot token of workspace %s: %s; "
+                      "asking again in %.0fs", team, err, delay)
 
     def _delete_late_copy(self, row_id: int, copy: str, team_id: str | None,
                           channel: str | None = None) -> None:
@@ -1588,6 +1605,7 @@ class OutboxSender:
 
     def _pause(self, session: Session, workspace_id: int, err: DeliveryError) -> None:
         """Start or extend the pause of ``workspace_id`` (inside the caller's transaction)."""
+        self._unanswered.discard(workspace_id)  # Slack answered: it refused the token
         now = self._clock()
         pause = session.get(OutboxPause, workspace_id, with_for_update=True)
         if pause is None:
@@ -1640,6 +1658,7 @@ class OutboxSender:
         posted or updated (``posted``): a file shared proves nothing of ``chat:write``. The
         pause then stays, its probe due: the workspace's next row is tried at the next
         flush."""
+        self._unanswered.discard(workspace_id)
         pause = session.get(OutboxPause, workspace_id, with_for_update=True)
         if pause is None:
             self._pauses.pop(workspace_id, None)

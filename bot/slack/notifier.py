@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.metadata import Metadata
 
 from bot.messages.delivery import (
+    TOKEN_ERRORS,
     DeliveryError,
     LookupBudget,
     OutgoingMessage,
@@ -365,8 +366,13 @@ class SlackNotifier:
             answer = self._client.auth_test(**token)
         except SlackApiError as err:
             code = err.response.get("error")
-            raise DeliveryError(f"Slack refused the bot token: {code}",
-                                retry_after=_retry_after(err), code=code,
+            status = err.response.status_code
+            # Only a token error is a refusal; a 5xx, a 429 or another error code says
+            # nothing of the token (a 5xx's "error" is the SDK's word on its HTML page).
+            message = (f"Slack refused the bot token: {code}" if code in TOKEN_ERRORS else
+                       f"Slack answered {code if status == 200 else f'HTTP {status}'} "
+                       "to the token check")
+            raise DeliveryError(message, retry_after=_retry_after(err), code=code,
                                 asked=_asked(err)) from None
         except (SlackClientError, OSError) as err:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",

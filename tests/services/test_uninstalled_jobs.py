@@ -422,7 +422,8 @@ def test_a_token_check_that_does_not_reach_slack_keeps_the_pause(
         sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
         caplog: pytest.LogCaptureFixture) -> None:
     """A 5xx at the check says nothing of the token: the pause stays as it was (its count
-    of probes too), the check is tried again later, one line logged."""
+    of probes too), the check is tried again later (after as long as Slack has not
+    answered: 61 s since the refusal), one line logged."""
     clock = Clock()
     sender = _quiet_and_refused(sessions, workspace_id, slack_standin, clock)
     slack_standin.restore_token(BOT_TOKEN)
@@ -432,11 +433,38 @@ def test_a_token_check_that_does_not_reach_slack_keeps_the_pause(
         sender.flush()
     assert [c.error for c in slack_standin.calls("auth.test")] == ["http_503"]
     assert _pauses(sessions) == {
-        workspace_id: ("token_revoked", 0, clock.now + timedelta(seconds=60))}
+        workspace_id: ("token_revoked", 0, clock.now + timedelta(seconds=61))}
     assert len([r for r in caplog.records if "could not ask Slack" in r.getMessage()]) == 1
-    clock.now += timedelta(seconds=60)
+    clock.now += timedelta(seconds=61)
     sender.flush()
     assert [c.ok for c in slack_standin.calls("auth.test")] == [False, True]
+    assert _pauses(sessions) == {}
+
+
+def test_a_token_check_slack_does_not_answer_for_half_an_hour_backs_off(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Slack answers 503 to auth.test for half an hour: the checks of the quiet paused
+    workspace come less and less often (not one a minute), one warning is logged for the
+    outage, saying Slack answered 503 (not that it refused the token); the first check
+    Slack answers ends the pause."""
+    clock = Clock()
+    sender = _quiet_and_refused(sessions, workspace_id, slack_standin, clock)
+    slack_standin.restore_token(BOT_TOKEN)
+    slack_standin.fail_next("auth.test", status=503, count=5)  # as many as half an hour takes
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="bot.services.outbox"):
+        for _ in range(30):
+            clock.now += timedelta(seconds=61)
+            sender.flush()
+    assert len(slack_standin.calls("auth.test")) == 5  # after 1, 2, 4, 8 and 15 minutes
+    warnings = [r.getMessage() for r in caplog.records
+                if r.name == "bot.services.outbox" and r.levelno >= logging.WARNING]
+    assert len(warnings) == 1
+    assert "Slack answered HTTP 503" in warnings[0] and "refused" not in warnings[0]
+    assert _pauses(sessions)[workspace_id][:2] == ("token_revoked", 0)
+    clock.now += timedelta(seconds=PROBE_CAP_SECONDS)
+    sender.flush()
     assert _pauses(sessions) == {}
 
 
