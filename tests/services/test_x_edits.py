@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.net.http import HttpClient, HttpLimits
-from bot.services.ingest import do_ingest
+from bot.services.ingest import IngestReport, do_ingest
 from bot.services.watches import get_watch_by_name
 from bot.sources.x import XConfig, XSource
 from storage.db import transaction
@@ -33,15 +33,12 @@ def _post(post_id: str, text: str, history: list[str]) -> dict[str, Any]:
             "created_at": when.strftime("%Y-%m-%dT%H:%M:%S.000Z")}
 
 
-def test_an_edited_post_stays_one_mention_with_its_edited_words(
-        sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
-        httpserver: HTTPServer) -> None:
-    now = datetime.now(UTC)
-    first, second, third = (x_id(now - timedelta(minutes=m)) for m in (20, 10, 5))
+def _poll_versions(sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+                   httpserver: HTTPServer, versions: list[tuple[str, str, list[str]]],
+                   between: Callable[[], object] = lambda: None) -> list[IngestReport]:
+    """Each version as X's search returns it, fetched and stored in turn, ``between``
+    called after each; what each ingest reported."""
     users = {"users": [{"id": "42", "username": "ana", "name": "Ana"}]}
-    versions = [(first, "@acme app crashes", [first]),
-                (second, "@acme app crashes on login", [first, second]),
-                (third, "@acme app crashes on login since 2.3", [first, second, third])]
     http = HttpClient(limits=HttpLimits(read_timeout=5, total_timeout=10),
                       sleep=lambda _s: None)
     config = XConfig(query="acme", bearer_token="t",
@@ -57,37 +54,27 @@ def test_an_edited_post_stays_one_mention_with_its_edited_words(
         cursor = result.cursor
         with transaction(sessions) as session:
             watch = get_watch_by_name(session, workspace_id, watch_name)
-            reports.append(do_ingest(session, watch, None, result.mentions, now=now))
+            reports.append(
+                do_ingest(session, watch, None, result.mentions, now=datetime.now(UTC)))
+        between()
+    return reports
+
+
+def test_an_edited_post_stays_one_mention_with_its_edited_words(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+        httpserver: HTTPServer) -> None:
+    now = datetime.now(UTC)
+    first, second, third = (x_id(now - timedelta(minutes=m)) for m in (20, 10, 5))
+    versions = [(first, "@acme app crashes", [first]),
+                (second, "@acme app crashes on login", [first, second]),
+                (third, "@acme app crashes on login since 2.3", [first, second, third])]
+    reports = _poll_versions(sessions, workspace_id, watch_name, httpserver, versions)
     assert [(r.stored, r.duplicates) for r in reports] == [(1, 0), (0, 1), (0, 1)]
     with sessions() as session:
         mentions = session.scalars(select(Mention)).all()
         assert [(m.external_id, m.text) for m in mentions] == [
             (first, "@acme app crashes on login since 2.3")]
         assert len(session.scalars(select(OutboxMessage)).all()) == 1  # one card
-
-
-def _poll_versions(sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
-                   httpserver: HTTPServer, versions: list[tuple[str, str, list[str]]],
-                   between: Callable[[], object]) -> None:
-    """Each version as X's search returns it, fetched and stored in turn, ``between``
-    called after each."""
-    users = {"users": [{"id": "42", "username": "ana", "name": "Ana"}]}
-    http = HttpClient(limits=HttpLimits(read_timeout=5, total_timeout=10),
-                      sleep=lambda _s: None)
-    config = XConfig(query="acme", bearer_token="t",
-                     base_url=httpserver.url_for("").rstrip("/"))
-    cursor: dict[str, Any] = {}
-    for post_id, text, history in versions:
-        httpserver.clear()
-        httpserver.expect_request("/2/tweets/search/recent").respond_with_json(
-            {"data": [_post(post_id, text, history)], "includes": users,
-             "meta": {"newest_id": post_id, "oldest_id": post_id, "result_count": 1}})
-        result = XSource().fetch(http, config, cursor)
-        cursor = result.cursor
-        with transaction(sessions) as session:
-            watch = get_watch_by_name(session, workspace_id, watch_name)
-            do_ingest(session, watch, None, result.mentions, now=datetime.now(UTC))
-        between()
 
 
 def test_an_edit_of_a_posted_card_updates_the_card_with_the_edited_words(
@@ -115,8 +102,7 @@ def test_an_edit_before_its_card_is_posted_is_in_the_card(
     first, second = (x_id(now - timedelta(minutes=m)) for m in (20, 10))
     _poll_versions(sessions, workspace_id, watch_name, httpserver,
                    [(first, "@acme app crashes", [first]),
-                    (second, "@acme app crashes on login", [first, second])],
-                   lambda: None)
+                    (second, "@acme app crashes on login", [first, second])])
     sender_for(sessions, slack_standin, Clock()).flush()
     (posted,) = slack_standin.calls("chat.postMessage", ok=True)
     assert "@acme app crashes on login" in str(posted.args["blocks"])
