@@ -57,6 +57,20 @@ def brand(sessions: sessionmaker[Session], workspace_id: int, zone: str, start: 
         return watch.id
 
 
+def sixty_posts_from(sessions: sessionmaker[Session], workspace_id: int,
+                     at: datetime) -> None:
+    """A burst on the brand's one watch: 60 posts by its one author, a second apart from
+    ``at``."""
+    with transaction(sessions) as session:
+        watch = session.scalars(select(Watch)).one()
+        author = session.scalars(select(Author)).one()
+        session.add_all([Mention(
+            workspace_id=workspace_id, watch_id=watch.id, author_id=author.id, network="x",
+            external_id=f"burst{i}", url=f"https://x.com/u/burst{i}", priority=10,
+            status="new", text="acme order", sentiment_label="neutral",
+            published_at=at + timedelta(seconds=i)) for i in range(60)])
+
+
 def office_hours(zone: ZoneInfo, first: int, last: int) -> Callable[[datetime], int]:
     """20 posts an hour from ``first`` to ``last`` o'clock local on weekdays, else 1."""
     def rate(moment: datetime) -> int:
@@ -152,14 +166,7 @@ def test_a_resumed_watchs_paused_days_are_no_calm_hours(
     run_spike_checks(sessions, resume + timedelta(minutes=59))
     assert spikes(sessions) == [] and alerts(sessions) == []
     # A real burst after the resume is still news against the hours before the pause.
-    with transaction(sessions) as session:
-        watch = session.scalars(select(Watch)).one()
-        author = session.scalars(select(Author)).one()
-        session.add_all([Mention(
-            workspace_id=workspace_id, watch_id=watch.id, author_id=author.id, network="x",
-            external_id=f"burst{i}", url=f"https://x.com/u/burst{i}", priority=10,
-            status="new", text="acme order", sentiment_label="neutral",
-            published_at=resume + HOUR + timedelta(seconds=i)) for i in range(60)])
+    sixty_posts_from(sessions, workspace_id, resume + HOUR)
     run_spike_checks(sessions, resume + HOUR + timedelta(minutes=50))
     assert [(s.total, s.baseline) for s in spikes(sessions)] == [(60, 12.0)]
 
@@ -212,13 +219,6 @@ def test_a_removed_namesakes_pause_is_not_the_new_watchs(
             event.created_at = start - HOUR
     burst_at = start + timedelta(days=10)
     brand(sessions, workspace_id, "UTC", start, burst_at, lambda _hour: 12)
-    with transaction(sessions) as session:
-        watch = session.scalars(select(Watch)).one()
-        author = session.scalars(select(Author)).one()
-        session.add_all([Mention(
-            workspace_id=workspace_id, watch_id=watch.id, author_id=author.id, network="x",
-            external_id=f"burst{i}", url=f"https://x.com/u/burst{i}", priority=10,
-            status="new", text="acme order", sentiment_label="neutral",
-            published_at=burst_at + timedelta(seconds=i)) for i in range(60)])
+    sixty_posts_from(sessions, workspace_id, burst_at)
     run_spike_checks(sessions, burst_at + timedelta(minutes=50))
     assert [(s.total, s.baseline) for s in spikes(sessions)] == [(60, 12.0)]
