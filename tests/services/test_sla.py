@@ -119,10 +119,10 @@ def test_targets_keep_urgent_no_longer_than_high_no_longer_than_normal(
     assert targets() == (30, 30, 600)
 
 
-def test_reminder_breach_and_escalation_are_sent_once(
-    sessions: sessionmaker[Session], workspace_id: int
-) -> None:
-    created = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+def an_assigned_urgent_mention(sessions: sessionmaker[Session], workspace_id: int,
+                               received: datetime) -> None:
+    """Watch "acme" with an urgent target of 60 minutes and an approver, and an urgent
+    mention received then, alerted in C0ACME123 and assigned to U0AGENT01."""
     with transaction(sessions) as session:
         watch = Watch(workspace_id=workspace_id, name="acme", channel_id="C0ACME123",
                       sla_urgent_minutes=60)
@@ -131,9 +131,16 @@ def test_reminder_breach_and_escalation_are_sent_once(
         session.flush()
         session.add(Mention(workspace_id=workspace_id, watch_id=watch.id, network="x",
                             external_id="1", url="https://x.com/a/status/1", text="help!",
-                            published_at=created, created_at=created, priority=90,
+                            published_at=received, created_at=received, priority=90,
                             assignee_user_id="U0AGENT01", status="assigned", alerted=True,
                             slack_channel="C0ACME123", slack_ts="1.1"))
+
+
+def test_reminder_breach_and_escalation_are_sent_once(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    created = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    an_assigned_urgent_mention(sessions, workspace_id, created)
     assert run_sla_checks(sessions, created + timedelta(minutes=30), "UTC") == 0
     assert run_sla_checks(sessions, created + timedelta(minutes=46), "UTC") == 1  # 75 %
     assert run_sla_checks(sessions, created + timedelta(minutes=50), "UTC") == 0

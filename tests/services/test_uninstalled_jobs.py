@@ -31,6 +31,7 @@ from storage.models_outbox import OutboxPause
 from tests.harness.constants import BOT_TOKEN, CHANNEL_ID, TEAM_ID
 from tests.harness.slack_standin import SlackStandIn
 from tests.services.test_outbox import Clock, sender_for
+from tests.services.test_sla import an_assigned_urgent_mention
 from tests.services.test_spike_events import H0, burst, setup
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # a Friday
@@ -83,17 +84,7 @@ def test_no_monthly_report_while_uninstalled(sessions: sessionmaker[Session],
 
 def test_no_sla_notice_while_uninstalled(sessions: sessionmaker[Session],
                                          workspace_id: int) -> None:
-    with transaction(sessions) as session:
-        watch = Watch(workspace_id=workspace_id, name="acme", channel_id="C0ACME123",
-                      sla_urgent_minutes=60)
-        session.add(watch)
-        session.add(Member(workspace_id=workspace_id, user_id="U0APPROVER", role="approver"))
-        session.flush()
-        session.add(Mention(workspace_id=workspace_id, watch_id=watch.id, network="x",
-                            external_id="1", url="https://x.com/a/status/1", text="help!",
-                            published_at=T0, created_at=T0, priority=90,
-                            assignee_user_id="U0AGENT01", status="assigned", alerted=True,
-                            slack_channel="C0ACME123", slack_ts="1.1"))
+    an_assigned_urgent_mention(sessions, workspace_id, T0)
     _uninstall(sessions, T0 + timedelta(minutes=10))
     assert run_sla_checks(sessions, T0 + timedelta(minutes=46), "UTC") == 0
     assert run_sla_checks(sessions, T0 + timedelta(minutes=61), "UTC") == 0
@@ -268,17 +259,7 @@ def test_a_token_refused_for_a_minute_loses_no_sla_notice(
     urgent mention's deadline; the probe a minute later goes through. The SLA check run
     during that minute skipped the workspace; the breach note and the escalation DM that
     came due then are sent at the next check, not marked missed as after days away."""
-    with transaction(sessions) as session:
-        watch = Watch(workspace_id=workspace_id, name="acme", channel_id="C0ACME123",
-                      sla_urgent_minutes=60)
-        session.add(watch)
-        session.add(Member(workspace_id=workspace_id, user_id="U0APPROVER", role="approver"))
-        session.flush()
-        session.add(Mention(
-            workspace_id=workspace_id, watch_id=watch.id, network="x", external_id="1",
-            url="https://x.com/a/status/1", text="help!", published_at=T0, created_at=T0,
-            priority=90, assignee_user_id="U0AGENT01", status="assigned", alerted=True,
-            slack_channel="C0ACME123", slack_ts="1.1"))
+    an_assigned_urgent_mention(sessions, workspace_id, T0)
     clock = Clock()
     clock.now = T0 + timedelta(minutes=59, seconds=30)
     sender = sender_for(sessions, slack_standin, clock)
