@@ -266,28 +266,39 @@ def test_a_post_field_of_the_wrong_shape_costs_that_field_not_the_fetch(
         assert mention.language_hint in {"en", None}
 
 
+SEARCH_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _search_after_a_first_poll(
+    httpserver: HTTPServer, http: HttpClient, **values: Any
+) -> tuple[BlueskySearch, BlueskyConfig, dict[str, Any]]:
+    """Bluesky's search, served with one post at SEARCH_START; a config (``values``) and
+    the cursor of a first poll, which read it."""
+    search = BlueskySearch().serve(httpserver)
+    search.post(SEARCH_START)
+    cfg = config(httpserver, **values)
+    return search, cfg, BlueskySource().fetch(http, cfg, {}).cursor
+
+
 def test_a_poll_stopping_with_pages_left_reads_them_on_the_next_polls(
     httpserver: HTTPServer, http: HttpClient
 ) -> None:
     # 23 posts came between two polls and a poll reads 2 pages of 5: since moved to the
     # newest post read, and the 13 older ones were never fetched.
-    search = BlueskySearch().serve(httpserver)
-    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    search.post(start)
-    source, cfg = BlueskySource(), config(httpserver, limit=5, max_pages=2)
-    cursor = source.fetch(http, cfg, {}).cursor  # as the code before backlogs stored it
-    assert set(cursor) == {"since", "seen"}
-    arrived = search.post(start + timedelta(minutes=5), 23)
+    search, cfg, cursor = _search_after_a_first_poll(httpserver, http, limit=5, max_pages=2)
+    source = BlueskySource()
+    assert set(cursor) == {"since", "seen"}  # as the code before backlogs stored it
+    arrived = search.post(SEARCH_START + timedelta(minutes=5), 23)
 
     fetched, cursor = poll_until_quiet(source, http, cfg, cursor)
     assert sorted(fetched) == sorted(arrived) and len(fetched) == 23
-    assert cursor["since"] == (start + timedelta(minutes=5, milliseconds=22)).isoformat()
+    assert cursor["since"] == (SEARCH_START + timedelta(minutes=5, milliseconds=22)).isoformat()
     assert "until" not in cursor
     backlog = search.requests[3]  # the third poll: the span below the oldest read
     assert backlog["since"] == "2026-03-02T08:45:00Z"  # since, less LOOKBACK
     assert backlog["until"] == "2026-03-02T09:05:00.014000Z"
 
-    later = search.post(start + timedelta(minutes=20), 2)
+    later = search.post(SEARCH_START + timedelta(minutes=20), 2)
     assert sorted(poll_until_quiet(source, http, cfg, cursor)[0]) == later
 
 
@@ -296,16 +307,13 @@ def test_a_post_indexed_late_is_read_on_the_next_poll(
 ) -> None:
     # Search filters since on sortAt, a post's createdAt when it was indexed later: one
     # indexed after a newer post was read sorted before since, and no poll found it.
-    search = BlueskySearch().serve(httpserver)
-    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    search.post(start)
-    source, cfg = BlueskySource(), config(httpserver)
-    cursor = source.fetch(http, cfg, {}).cursor
-    newer = search.post(start + timedelta(minutes=5))
+    search, cfg, cursor = _search_after_a_first_poll(httpserver, http)
+    source = BlueskySource()
+    newer = search.post(SEARCH_START + timedelta(minutes=5))
     cursor = source.fetch(http, cfg, cursor).cursor
-    assert cursor["since"] == (start + timedelta(minutes=5)).isoformat()
-    late = search.post(start + timedelta(minutes=4, seconds=57))
-    newest = search.post(start + timedelta(minutes=6))
+    assert cursor["since"] == (SEARCH_START + timedelta(minutes=5)).isoformat()
+    late = search.post(SEARCH_START + timedelta(minutes=4, seconds=57))
+    newest = search.post(SEARCH_START + timedelta(minutes=6))
 
     third = source.fetch(http, cfg, cursor)
     assert [m.external_id for m in third.mentions] == late + newest
@@ -447,18 +455,16 @@ def test_a_post_dated_in_the_future_does_not_move_since(
     # A client may write any createdAt; search sorts by sortAt, the earlier of it and the
     # AppView's indexedAt (lexicon: indexedAt is required), so since stays at the
     # indexing time and the next posts are read.
-    search = BlueskySearch().serve(httpserver)
-    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    search.post(start)
-    source, cfg = BlueskySource(), config(httpserver)
-    cursor = source.fetch(http, cfg, {}).cursor
-    future = search.post(start + timedelta(minutes=5), created_at=start + timedelta(days=3))
+    search, cfg, cursor = _search_after_a_first_poll(httpserver, http)
+    source = BlueskySource()
+    future = search.post(SEARCH_START + timedelta(minutes=5),
+                         created_at=SEARCH_START + timedelta(days=3))
     result = source.fetch(http, cfg, cursor)
     assert [m.external_id for m in result.mentions] == future
-    assert result.cursor["since"] == (start + timedelta(minutes=5)).isoformat()
+    assert result.cursor["since"] == (SEARCH_START + timedelta(minutes=5)).isoformat()
     cursor = result.cursor
     for minutes in (20, 40, 55):
-        later = search.post(start + timedelta(minutes=minutes))
+        later = search.post(SEARCH_START + timedelta(minutes=minutes))
         result = source.fetch(http, cfg, cursor)
         assert [m.external_id for m in result.mentions] == later
         cursor = result.cursor
@@ -470,18 +476,15 @@ def test_a_page_shortened_by_a_hidden_post_is_not_the_last(
     # The AppView cuts a page to limit, then drops the posts of accounts blocking the
     # searcher, with a cursor still: a page of 49 of 50 was read as the last, since moved
     # to the newest post, and the 30 older posts were never fetched.
-    search = BlueskySearch().serve(httpserver)
-    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    search.post(start)
-    source, cfg = BlueskySource(), config(httpserver)
-    cursor = source.fetch(http, cfg, {}).cursor
-    arrived = [search.post(start + timedelta(seconds=45 * n))[0] for n in range(1, 81)]
+    search, cfg, cursor = _search_after_a_first_poll(httpserver, http)
+    source = BlueskySource()
+    arrived = [search.post(SEARCH_START + timedelta(seconds=45 * n))[0] for n in range(1, 81)]
     search.hidden.add(arrived[-10])
     visible = [uri for uri in arrived if uri not in search.hidden]
 
     fetched, cursor = poll_until_quiet(source, http, cfg, cursor)
     assert sorted(fetched) == sorted(visible)
-    assert cursor["since"] == (start + timedelta(seconds=45 * 80)).isoformat()
+    assert cursor["since"] == (SEARCH_START + timedelta(seconds=45 * 80)).isoformat()
 
 
 def _capture_post(load_json: Callable[[str], Any]) -> tuple[dict[str, Any], dict[str, Any]]:

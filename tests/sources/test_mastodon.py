@@ -396,20 +396,29 @@ def _poll_statuses(source: MastodonSource, http: HttpClient, cfg: MastodonConfig
                             new_only=True)
 
 
+SEARCH_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def _search_after_a_first_poll(
+    httpserver: HTTPServer, http: HttpClient, **values: Any
+) -> tuple[MastodonSearch, MastodonConfig, dict[str, Any]]:
+    """Mastodon's search, served with one status posted at SEARCH_START; a search config
+    (query "acme", a token, ``values``) and the cursor of a first poll, which read it."""
+    search = MastodonSearch().serve(httpserver)
+    search.post(SEARCH_START)
+    cfg = config(httpserver, mode="search", query="acme", access_token="tok", **values)
+    return search, cfg, MastodonSource().fetch(http, cfg, {}).cursor
+
+
 def test_a_search_poll_with_a_full_page_reads_the_rest_on_the_next_polls(
     httpserver: HTTPServer, http: HttpClient
 ) -> None:
     # 25 statuses came between two polls and a page holds 10: Mastodon's search answers
     # min_id with the newest 10, min_id moved to the newest, and 15 were never fetched.
-    search = MastodonSearch().serve(httpserver)
-    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    search.post(start)
+    search, cfg, cursor = _search_after_a_first_poll(httpserver, http, limit=10, max_pages=1)
     source = MastodonSource()
-    cfg = config(httpserver, mode="search", query="acme", access_token="tok", limit=10,
-                 max_pages=1)
-    cursor = source.fetch(http, cfg, {}).cursor  # as the code before backlogs stored it
-    assert set(cursor) == {"min_id", "seen"}
-    arrived = search.post(start + timedelta(minutes=5), 25)
+    assert set(cursor) == {"min_id", "seen"}  # as the code before backlogs stored it
+    arrived = search.post(SEARCH_START + timedelta(minutes=5), 25)
 
     fetched, cursor = _poll_statuses(source, http, cfg, cursor)
     assert set(arrived) <= set(fetched)
@@ -417,7 +426,7 @@ def test_a_search_poll_with_a_full_page_reads_the_rest_on_the_next_polls(
     assert search.requests[2]["offset"] == "10"
     assert search.requests[2]["min_id"] == lookback_id(search.statuses[0])
 
-    later = search.post(start + timedelta(minutes=20), 3)
+    later = search.post(SEARCH_START + timedelta(minutes=20), 3)
     assert set(later) <= set(_poll_statuses(source, http, cfg, cursor)[0])
 
 
@@ -427,13 +436,9 @@ def test_a_search_page_shortened_by_a_hidden_status_is_not_the_last(
     # Mastodon cuts a search page to limit and offset, then drops the statuses of muted
     # or blocked authors: a page of 39 of 40 was read as the last, min_id moved to the
     # newest, and the 40 older statuses were never fetched.
-    search = MastodonSearch().serve(httpserver)
-    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    search.post(start)
+    search, cfg, cursor = _search_after_a_first_poll(httpserver, http)
     source = MastodonSource()
-    cfg = config(httpserver, mode="search", query="acme", access_token="tok")
-    cursor = source.fetch(http, cfg, {}).cursor
-    arrived = [search.post(start + timedelta(seconds=45 * n))[0] for n in range(1, 81)]
+    arrived = [search.post(SEARCH_START + timedelta(seconds=45 * n))[0] for n in range(1, 81)]
     search.hidden.add(arrived[-5])
     visible = [s for s in arrived if s not in search.hidden]
 
@@ -445,19 +450,15 @@ def test_a_search_page_shortened_by_a_hidden_status_is_not_the_last(
 def test_statuses_arriving_while_a_backlog_is_read_are_not_lost(
     httpserver: HTTPServer, http: HttpClient
 ) -> None:
-    search = MastodonSearch().serve(httpserver)
-    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    search.post(start)
+    search, cfg, cursor = _search_after_a_first_poll(httpserver, http, limit=10)
     source = MastodonSource()
-    cfg = config(httpserver, mode="search", query="acme", access_token="tok", limit=10)
-    cursor = source.fetch(http, cfg, {}).cursor
-    arrived = search.post(start + timedelta(minutes=5), 25)
+    arrived = search.post(SEARCH_START + timedelta(minutes=5), 25)
     fetched: list[str] = []
     for minute in range(6, 12):  # 7 more between each two polls
         result = source.fetch(http, cfg, cursor)
         cursor = result.cursor
         fetched += [m.extra["status_id"] for m in result.mentions]
-        arrived += search.post(start + timedelta(minutes=minute), 7)
+        arrived += search.post(SEARCH_START + timedelta(minutes=minute), 7)
     more, cursor = _poll_statuses(source, http, cfg, cursor)
     assert set(arrived) <= set(fetched + more)
 
@@ -532,17 +533,13 @@ def test_a_remote_status_federating_late_is_read_on_the_next_poll(
 def test_a_remote_status_federating_late_is_read_by_a_search_poll(
     httpserver: HTTPServer, http: HttpClient
 ) -> None:
-    search = MastodonSearch().serve(httpserver)
-    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    search.post(start)
+    search, cfg, cursor = _search_after_a_first_poll(httpserver, http)
     source = MastodonSource()
-    cfg = config(httpserver, mode="search", query="acme", access_token="tok")
-    cursor = source.fetch(http, cfg, {}).cursor
-    newer = search.post(start + timedelta(minutes=5))
+    newer = search.post(SEARCH_START + timedelta(minutes=5))
     cursor = source.fetch(http, cfg, cursor).cursor
     assert position(cursor) == {"min_id": newer[0]}
-    late = search.post(start + timedelta(minutes=4, seconds=20))
-    newest = search.post(start + timedelta(minutes=6))
+    late = search.post(SEARCH_START + timedelta(minutes=4, seconds=20))
+    newest = search.post(SEARCH_START + timedelta(minutes=6))
 
     third = source.fetch(http, cfg, cursor)
     assert [m.extra["status_id"] for m in third.mentions] == late + newest
@@ -590,13 +587,9 @@ def test_a_tag_busier_than_max_pages_moves_on_before_it_looks_back(
 
 
 def test_a_search_reads_up_to_max_pages_a_poll(httpserver: HTTPServer, http: HttpClient) -> None:
-    search = MastodonSearch().serve(httpserver)
-    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    search.post(start)
+    search, cfg, cursor = _search_after_a_first_poll(httpserver, http, limit=10)
     source = MastodonSource()
-    cfg = config(httpserver, mode="search", query="acme", access_token="tok", limit=10)
-    cursor = source.fetch(http, cfg, {}).cursor
-    arrived = search.post(start + timedelta(minutes=5), 25)
+    arrived = search.post(SEARCH_START + timedelta(minutes=5), 25)
     result = source.fetch(http, cfg, cursor)
     assert [m.extra["status_id"] for m in result.mentions] == arrived
     assert position(result.cursor) == {"min_id": arrived[-1]}
