@@ -665,6 +665,10 @@ def _migrate(settings: Settings, action: Any) -> None:
         click.echo(f"Migration stopped: {err}", err=True)
         raise SystemExit(2) from None
     except CommandError as err:
+        # Read again: the revision read before action() was read outside the migration
+        # lock, so a newer release migrating at that moment was not seen yet; Alembic,
+        # once the lock was let go, found the revision that release committed.
+        _refuse_newer_database(settings.database_url)
         click.echo(f"Migration error: {err}", err=True)
         raise SystemExit(2) from None
     except OperationalError as err:  # the database refused: where, why, what to do

@@ -349,6 +349,56 @@ def test_upgrade_and_downgrade_of_a_database_a_newer_release_migrated_say_so(
     assert stopped.returncode == 2 and stopped.stderr.strip() == line
 
 
+def _waiting_for_flock(folder: Path, pid: int, timeout: float = 60) -> bool:
+    """Whether process ``pid`` waits for the flock another process holds on ``folder``
+    (Linux lists each waiter in /proc/locks after "->")."""
+    inode = f":{os.stat(folder).st_ino} "
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        waiting = [line.split() for line in Path("/proc/locks").read_text().splitlines()
+                   if "->" in line and inode in line]
+        if any(fields[2] == "FLOCK" and fields[5] == str(pid) for fields in waiting):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_an_upgrade_waiting_for_a_newer_release_migrating_says_so(tmp_path: Path) -> None:
+    """During a rolling deploy the older release's `vigie db upgrade` read the revision
+    while the newer release was migrating, before its migration committed: the revision
+    was still one it knew. It then waited for the migration lock, and Alembic, reading
+    the newer revision, failed with "Can't locate revision" and exit 2. The revision is
+    read again when Alembic fails: the line and exit 3, as when the newer release had
+    already finished."""
+    import fcntl
+
+    if not Path("/proc/locks").exists():
+        pytest.skip("needs /proc/locks to see the upgrade wait for the lock")
+    path = tmp_path / "vigie.db"
+    url = f"sqlite:///{path}"
+    assert vigie(tmp_path, "db", "upgrade", VIGIE_DATABASE_URL=url).returncode == 0
+    head = head_revision()
+    assert head is not None
+    newer = f"{int(head) + 1:04d}"
+    folder = os.open(tmp_path, os.O_RDONLY)  # the lock a migration takes (alembic/env.py)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        run = subprocess.Popen([*VIGIE, "db", "upgrade"], cwd=tmp_path,
+                               env=_env(tmp_path, VIGIE_DATABASE_URL=url),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert _waiting_for_flock(tmp_path, run.pid), "the upgrade never waited for the lock"
+        with sqlite3.connect(path) as conn:  # the newer release's migration commits
+            conn.execute("UPDATE alembic_version SET version_num = ?", (newer,))
+        conn.close()
+    finally:
+        os.close(folder)  # releases the lock
+    out, err = run.communicate(timeout=120)
+    assert run.returncode == 3, (out, err)
+    assert err.strip() == (f"The database {url} is at {newer}, newer than this Vigie "
+                           f"({head}): deploy the newer version."), err
+    assert out == ""
+
+
 def test_upgrades_started_together_on_one_sqlite_file_both_succeed(tmp_path: Path) -> None:
     """The README's systemd units (web and worker) each run `vigie db upgrade` at start on
     the same SQLite file. Each migration read first in a deferred transaction, so the
