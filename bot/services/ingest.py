@@ -730,9 +730,14 @@ def _known_edits(session: Session, workspace_id: int, fetched: Sequence[FetchedM
             result.append(item)
             continue
         mention_id, external_id = found
-        session.execute(update(Mention).where(Mention.id == mention_id).values(
-            text=item.text[:MAX_TEXT], fingerprint=content_fingerprint(item.text)))
-        _update_posted_card(session, workspace_id, mention_id)
+        words = item.text[:MAX_TEXT]
+        # The same edit is fetched again (a second X source, a backlog read again): its
+        # card is updated only when the words changed.
+        changed = session.execute(update(Mention).where(
+            Mention.id == mention_id, Mention.text != words).values(
+            text=words, fingerprint=content_fingerprint(item.text)))
+        if changed.rowcount:  # type: ignore[attr-defined]
+            _update_posted_card(session, workspace_id, mention_id)
         result.append(replace(item, external_id=external_id))
     return result
 

@@ -109,3 +109,23 @@ def test_an_edit_before_its_card_is_posted_is_in_the_card(
     assert slack_standin.calls("chat.update") == []
     with sessions() as session:
         assert len(session.scalars(select(OutboxMessage)).all()) == 1  # the card alone
+
+
+def test_an_edit_seen_again_does_not_update_the_card_again(
+        sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+        httpserver: HTTPServer, slack_standin: SlackStandIn) -> None:
+    """One edit fetched again (a second X source of the workspace, a backlog read again)
+    sent another chat.update with the same words each time it was seen."""
+    now = datetime.now(UTC)
+    first, second = (x_id(now - timedelta(minutes=m)) for m in (20, 10))
+    sender = sender_for(sessions, slack_standin, Clock())
+    edited = (second, "@acme app crashes on login", [first, second])
+    _poll_versions(sessions, workspace_id, watch_name, httpserver,
+                   [(first, "@acme app crashes", [first]), edited], sender.flush)
+    for _ in range(2):  # each call starts with no cursor: the same edit seen again
+        _poll_versions(sessions, workspace_id, watch_name, httpserver, [edited], sender.flush)
+    (updated,) = slack_standin.calls("chat.update", ok=True)
+    assert "@acme app crashes on login" in str(updated.args["blocks"])
+    with sessions() as session:
+        (mention,) = session.scalars(select(Mention)).all()
+        assert mention.text == "@acme app crashes on login"
