@@ -654,7 +654,7 @@ def _refuse_newer_database(url: str) -> None:
 
 def _migrate(settings: Settings, action: Any) -> None:
     from alembic.util.exc import CommandError
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
     from storage.migrations import MigrationBlocked
 
@@ -667,8 +667,10 @@ def _migrate(settings: Settings, action: Any) -> None:
     except CommandError as err:
         # Read again: the revision read before action() was read outside the migration
         # lock, so a newer release migrating at that moment was not seen yet; Alembic,
-        # once the lock was let go, found the revision that release committed.
-        _refuse_newer_database(settings.database_url)
+        # once the lock was let go, found the revision that release committed. A database
+        # unreadable now keeps Alembic's own message below.
+        with contextlib.suppress(SQLAlchemyError):
+            _refuse_newer_database(settings.database_url)
         click.echo(f"Migration error: {err}", err=True)
         raise SystemExit(2) from None
     except OperationalError as err:  # the database refused: where, why, what to do
