@@ -41,6 +41,16 @@ NEGATIVE_EMOJI = frozenset("😡😠🤬😤😞😢😭😩😫😒🙄👎💔
 # Warm emoji: a thank-you's, in any language ("grazie mille ❤️", "ありがとう😊"). Not 🙏 (a
 # plea as often as thanks) nor 😂 (mockery as often as fun).
 POSITIVE_EMOJI = frozenset("❤♥😊😍🥰👍👏😀😃😄😁🙂😉🤗💕💖💗💙💚💛💜🧡🤍😘🥳🎉✨🌟⭐💯🙌👌😇☺🤩😻")
+# A thumbs-up or applause is as often sarcastic ("il mio ordine non è mai arrivato, grazie
+# mille 👍") as warm: it counts as thanks only on a text of a few words.
+AMBIGUOUS_EMOJI = frozenset("👍👏👌")
+THANKS_WORDS_MAX = 7
+"""A warm emoji makes a thank-you of at most this many words (handles and links aside):
+"dank jullie wel voor de snelle levering 😍👍" has 7, "mijn pakket is al twee weken niet
+aangekomen. Geweldige service 👍" 10."""
+AMBIGUOUS_THANKS_WORDS_MAX = 3
+"""A thumbs-up or applause alone makes a thank-you of at most this many words:
+"teşekkürler, harika hizmet 👏👏" has 3, "siparişim hâlâ gelmedi, teşekkürler 👍" 4."""
 _NEGATIVE_EMOTICON_RE = re.compile(r"(?:^|\s)(?:>?:-?\(+|:'\(|D:)(?=\s|$)")
 # "@" first, then the look-behind over it and the character before (the same matches as
 # (?<![\w@])@\w{1,30}): ``re`` then skips to the next "@" instead of trying every position.
@@ -84,7 +94,8 @@ class Signals:
     """A sentiment model reads the language: always when ``language_analysed``, and for
     Spanish, German and Portuguese, whose sentiment models are their only reading."""
     positive_emoji: int = 0
-    """Warm emoji (``POSITIVE_EMOJI``): the only tone read where no model reads the words."""
+    """Warm emoji (``POSITIVE_EMOJI``) on a text short enough to be a thank-you (see
+    ``_thanks_emoji``): the only tone read where no model reads the words."""
 
 
 def language_analysed(language: str | None) -> bool:
@@ -113,7 +124,7 @@ def read_signals(
     # Most mentions are plain ASCII: no emoji to look for, no full-width marks.
     plain = bare.isascii()
     negative = 0 if plain else sum(map(NEGATIVE_EMOJI.__contains__, bare))
-    positive = 0 if plain else sum(map(POSITIVE_EMOJI.__contains__, bare))
+    positive = 0 if plain else _thanks_emoji(bare, words)
     if "(" in bare:
         negative += len(_NEGATIVE_EMOTICON_RE.findall(bare))
     if plain:  # words are ASCII too
@@ -138,6 +149,21 @@ def read_signals(
         sentiment_analysed=analysed or sentiment_analysed(language),
         positive_emoji=positive,
     )
+
+
+def _thanks_emoji(bare: str, words: str) -> int:
+    """Warm emoji of ``bare`` that make it a thank-you: none on a text of more than
+    ``THANKS_WORDS_MAX`` words, and a thumbs-up or applause (``AMBIGUOUS_EMOJI``) only on
+    one of at most ``AMBIGUOUS_THANKS_WORDS_MAX``."""
+    warm = sum(map(POSITIVE_EMOJI.__contains__, bare))
+    if not warm:
+        return 0
+    count = len(_WORD_RE.findall(words))
+    if count > THANKS_WORDS_MAX:
+        return 0
+    if count > AMBIGUOUS_THANKS_WORDS_MAX:
+        warm -= sum(map(AMBIGUOUS_EMOJI.__contains__, bare))
+    return warm
 
 
 def _substance(words: str) -> bool:

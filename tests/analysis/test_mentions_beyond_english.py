@@ -110,6 +110,23 @@ def test_warm_thanks_in_a_language_without_a_model_does_not_alert(text: str) -> 
 @pytest.mark.parametrize(
     "text",
     [
+        "@acme il mio ordine non è mai arrivato, grazie mille 👍",
+        "@acme il mio ordine non è mai arrivato, complimenti davvero 👏",
+        "@acme mijn pakket is al twee weken niet aangekomen. Geweldige service 👍",
+        "@acme siparişim hâlâ gelmedi, teşekkürler 👍",
+        "@acme заказ так и не пришёл, спасибо 👍",
+    ],
+)
+def test_a_sarcastic_thumbs_up_on_a_complaint_without_a_model_still_waits(text: str) -> None:
+    analysis = analyse(text)
+    assert not analysis.language_analysed
+    assert analysis.waiting
+    assert analysis.priority >= DEFAULT_ALERT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "@acme dov'è il mio ordine? 😊",
         "@acme il mio ordine 88412093 non è arrivato 😊",
         "@acme grazie ❤️ ma il pacco è arrivato rotto 😡",
