@@ -371,6 +371,11 @@ _NONE = frozenset(("aucun", "aucune", "zero", "sans", "plus", "kein", "keine", "
 # A bare problem or refund word in a thank-you that closes the case ("merci, problème
 # réglé", "remboursement reçu, merci"): the case is settled, no complaint.
 _SETTLED = ("problem", "rembours", "refund")
+# A problem word this many words or more after a closing term is not its object ("we
+# solved the problem", "solved my billing problem"): the complaint goes on.
+_OBJECT_REACH = 3
+# Contrast words of the other languages a settled thank-you is read in.
+_MORE_CONTRAST = frozenset(("pero", "aber", "doch", "ma", "mas", "sino", "mais"))
 _ACKNOWLEDGED = frozenset(("ok", "okay", "kk"))  # "ok thanks, I want a refund" settles nothing
 _THANKS_WORDS = frozenset((
     "merci", "thanks", "thank", "thx", "danke", "dank", "gracias", "obrigado", "obrigada",
@@ -497,6 +502,8 @@ def detect_intent(text: str, without_links: str | None = None) -> IntentResult:
     first_praise = -1
     churn = sarcasm = loyalty = False
     grievances: list[tuple[int, int]] = []  # (start, end) of complaint terms not negated
+    closings: list[tuple[int, int]] = []  # (start, end) of closing terms
+    complaint_at: list[int] = []  # starts of complaint terms
     starts = starts_of(words, _STARTS, _starts)
     # Only the words that start a phrase, or are hashtags, are visited (most start none).
     for i in compress(range(len(words)), starts):
@@ -534,11 +541,16 @@ def detect_intent(text: str, without_links: str | None = None) -> IntentResult:
                 flag, term = "complaint", f"not {term}"
             elif flag == "praise" and first_praise < 0 and not term.startswith(_THANKS):
                 first_praise = i  # not thanks: "thanks, it was not working" is sincere
-            if flag == "closing" and term.startswith(_SETTLED) and _negated(words, i):
-                continue  # "pas de remboursement reçu"
-            if flag == "complaint" and term in _DENIABLE and (
+            if flag == "closing" and term.startswith(_SETTLED) and (
+                    _negated(words, i) or (i > 0 and words[i - 1] in _NONE)):
+                continue  # "pas de remboursement reçu", "ningún problema resuelto"
+            if flag == "complaint" and term in _DENIABLE and "closing" not in longest and (
                     _negated(words, i) or (i > 0 and words[i - 1] in _NONE)):
                 continue  # "pas de retard aujourd'hui", "aucune panne depuis 2 ans"
+            if flag == "closing":
+                closings.append((i, end))
+            elif flag == "complaint":
+                complaint_at.append(i)
             if flag == "complaint":
                 last_complaint = i
                 if words[i] in _NEGATOR_WORDS or not _negated(words, i):
@@ -554,7 +566,8 @@ def detect_intent(text: str, without_links: str | None = None) -> IntentResult:
         hashtags = len(_HASHTAG_RE.findall(text))
         if hashtags >= _MANY_HASHTAGS:
             found.setdefault("spam", []).append(f"{hashtags} hashtags")
-    if not (churn or sarcasm) and _settled_thanks(found, words):
+    if not (churn or sarcasm) and _settled_thanks(
+            found, words, closings, complaint_at, without_urls):
         del found["complaint"]  # "merci, problème réglé", "remboursement reçu, merci !"
     praise = found.get("praise")
     if praise and all(t.startswith(_THANKS) for t in praise) and (
@@ -570,16 +583,35 @@ def detect_intent(text: str, without_links: str | None = None) -> IntentResult:
                         churn_threat=churn, sarcasm=sarcasm, loyalty=loyalty)
 
 
-def _settled_thanks(found: dict[str, list[str]], words: list[str]) -> bool:
+def _settled_thanks(
+    found: dict[str, list[str]], words: list[str], closings: list[tuple[int, int]],
+    complaint_at: list[int], text: str,
+) -> bool:
     """Whether the only complaint terms are bare problem or refund words ("problème",
     "refund") in a thank-you that closes the case ("merci, problème réglé", "Danke,
     Problem gelöst!", "remboursement reçu, merci"): a closing term other than a bare
-    "ok", and praise or a word of thanks in any of the languages."""
+    "ok", and praise or a word of thanks in any of the languages. Not when the complaint
+    goes on after the last closing term, with a contrast word ("merci pour le
+    remboursement mais j'ai toujours un problème") or a problem word that is not its
+    object (``_OBJECT_REACH``), nor when a closing
+    term is asked ("gracias, problema resuelto? no, sigue igual"). ``closings``: the
+    (start, end) of the closing terms in ``words``; ``complaint_at``: the starts of the
+    complaint terms; ``text``: the text without links."""
     closing = found.get("closing", [])
     complaint = found.get("complaint", [])
-    return bool(closing and complaint) and not _ACKNOWLEDGED.issuperset(closing) and all(
-        " " not in t and t.startswith(_SETTLED) for t in complaint) and (
-        "praise" in found or not _THANKS_WORDS.isdisjoint(words))
+    if not (bool(closing and complaint) and not _ACKNOWLEDGED.issuperset(closing) and all(
+            " " not in t and t.startswith(_SETTLED) for t in complaint) and (
+            "praise" in found or not _THANKS_WORDS.isdisjoint(words))):
+        return False
+    last = max(end for _, end in closings)
+    if any(w in _CONTRAST or w in _MORE_CONTRAST for w in words[last:]):
+        return False
+    if any(i >= last + _OBJECT_REACH for i in complaint_at):
+        return False
+    folded = fold_accents(text).lower()
+    return not any(
+        re.search(r"\b" + r"\W+".join(map(re.escape, words[i:end])) + r"\s*[?？]", folded)
+        for i, end in closings)
 
 
 def _threat(words: list[str], i: int, end: int) -> bool:

@@ -52,6 +52,11 @@ def test_a_thank_you_naming_a_settled_problem_does_not_alert(text: str) -> None:
         "@acme pas de remboursement reçu, merci de me répondre",
         "@acme j'ai un problème avec ma commande",
         "@acme tengo un problema con mi pedido",
+        "@acme merci pour le remboursement mais j'ai toujours un problème",
+        "@acme merci pour votre remboursement partiel, mais le problème de facturation continue",
+        "@acme Danke, Problem gelöst? Nein, immer noch kaputt",
+        "@acme gracias, problema resuelto? no, sigue igual",
+        "@acme 3 días sin internet, ningún problema resuelto todavía",
     ],
 )
 def test_a_problem_still_open_still_alerts(text: str) -> None:
