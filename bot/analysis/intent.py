@@ -374,6 +374,11 @@ _SETTLED = ("problem", "rembours", "refund")
 # A problem word this many words or more after a closing term is not its object ("we
 # solved the problem", "solved my billing problem"): the complaint goes on.
 _OBJECT_REACH = 3
+# A threat to leave in a sentence asking, in Spanish, German or Portuguese, is a question.
+_SENTENCE_RE = re.compile(r"[^.!?？\n]+[.!?？\n]*")
+_QUESTION_WORDS = frozenset((
+    "wie", "wo", "kann", "konnen", "muss", "werde", "donde", "como", "puedo", "posso", "onde",
+))  # fmt: skip
 # Contrast words of the other languages a settled thank-you is read in.
 _MORE_CONTRAST = frozenset(("pero", "aber", "doch", "ma", "mas", "sino", "mais"))
 _ACKNOWLEDGED = frozenset(("ok", "okay", "kk"))  # "ok thanks, I want a refund" settles nothing
@@ -530,7 +535,7 @@ def detect_intent(text: str, without_links: str | None = None) -> IntentResult:
                 if not _again(words, end):
                     continue
                 flag = "churn"
-            if flag == "churn" and not _threat(words, i, end):
+            if flag == "churn" and (not _threat(words, i, end) or _asked(without_urls, words, i)):
                 continue
             if flag in RAISES:
                 churn = churn or flag == "churn"
@@ -630,6 +635,22 @@ def _threat(words: list[str], i: int, end: int) -> bool:
     if after and after[0] in _AFTER_NEGATORS:
         return False  # German negates after the verb: "ich kündige nicht"
     return words[i] in _NEGATOR_WORDS or not _threat_negated(words, i)
+
+
+def _asked(text: str, words: list[str], i: int) -> bool:
+    """Whether ``words[i]`` (of ``_words(text)``) is in a sentence that ends in "?" and
+    holds a Spanish, German or Portuguese question word or an opening "¿": "wie kann ich
+    meinen Vertrag kündigen?", "¿dónde me doy de baja del boletín?" ask how to leave."""
+    if "?" not in text and "？" not in text:
+        return False
+    start = 0
+    for sentence in _SENTENCE_RE.findall(text):
+        sentence_words = _words(sentence)
+        start, end = start + len(sentence_words), start
+        if end <= i < start:
+            return sentence.rstrip().endswith(("?", "？")) and (
+                "¿" in sentence or not _QUESTION_WORDS.isdisjoint(sentence_words))
+    return False
 
 
 def _threat_negated(words: list[str], i: int) -> bool:

@@ -115,6 +115,20 @@ def test_warm_thanks_in_a_language_without_a_model_does_not_alert(text: str) -> 
 @pytest.mark.parametrize(
     "text",
     [
+        "@acme wie kann ich meinen Vertrag kündigen?",
+        "@acme kann man den Vertrag kündigen, wenn man umzieht?",
+        "@acme ¿dónde me doy de baja del boletín?",
+        "@acme werde ich kündigen müssen?",
+    ],
+)
+def test_asking_how_to_leave_is_a_question_not_a_threat(text: str) -> None:
+    analysis = analyse(text)
+    assert analysis.intent == "question"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
         "@acme il mio ordine non è mai arrivato, grazie mille 👍",
         "@acme il mio ordine non è mai arrivato, complimenti davvero 👏",
         "@acme mijn pakket is al twee weken niet aangekomen. Geweldige service 👍",
