@@ -33,6 +33,7 @@ from bot.analysis.text import (
     digit_shape,
     strip_links,
 )
+from bot.analysis.topics import detect_topics
 
 LANGUAGE_NOT_ANALYSED = "language_not_analysed"
 """Flag stored with a mention whose words no intent rule or classifier read (a sentiment
@@ -67,6 +68,10 @@ _LAUGHTER_RE = re.compile(
     r"(?i)l+o+l+|lmf?ao+|rofl|(?:ha)+h?|(?:he){2,}h?|(?:hi){2,}|p?tdr+|mdr+|x+d+"
     r"|(?:j[aeis]){2,}j?|k{3,}|(?:rs){2,}r?|(?:wk){2,}w?|(?:hue){2,}")  # es, pt, id
 _HASHTAG_RE = re.compile(r"#\w+")
+# A hashtag that complains is something to answer: "#fail", "#worstservice", or a
+# negator glued to a word a rule reads ("#nointernet", "#sininternet": "no internet").
+_GRIEVANCE_HASHTAG_RE = re.compile(r"(?i)#\w*fail|#(?:worst|pesim|peor|scam|boycott)")
+_NEGATED_HASHTAG_RE = re.compile(r"(?i)#(no|sin|sem|kein|keine|sans|ohne)(\w{3,})")
 _LETTERS_RE = re.compile(r"[A-Za-z]+")
 SHORT_LETTERS = 24
 """Under this many letters a plain ASCII text's detected language is not trusted."""
@@ -138,7 +143,8 @@ def read_signals(
     return Signals(
         addressed=handles > 0 if addressed is None else addressed,
         handles=handles,
-        substance=_substance(_HASHTAG_RE.sub(" ", words) if "#" in words else words),
+        substance=_substance(_HASHTAG_RE.sub(" ", words)) or _grievance_hashtag(words)
+        if "#" in words else _substance(words),
         question_marks=bare.count("?") if plain else count_marks(bare, QUESTION_MARKS),
         exclamations=bare.count("!") if plain else count_marks(bare, EXCLAMATION_MARKS),
         negative_emoji=negative,
@@ -164,6 +170,19 @@ def _thanks_emoji(bare: str, words: str) -> int:
     if count > AMBIGUOUS_THANKS_WORDS_MAX:
         warm -= sum(map(AMBIGUOUS_EMOJI.__contains__, bare))
     return warm
+
+
+def _grievance_hashtag(words: str) -> bool:
+    """Whether a hashtag of ``words`` complains: "#fail", "#epicfail", "#worstservice",
+    or a negator glued to a word an intent or topic rule reads ("#nointernet",
+    "#sininternet"). "#blackfriday #deals", "#nofilter" say nothing to answer."""
+    if _GRIEVANCE_HASHTAG_RE.search(words):
+        return True
+    for negator, word in _NEGATED_HASHTAG_RE.findall(words):
+        phrase = f"{negator} {word}".lower()
+        if detect_topics(phrase) or detect_intent(phrase).flags:
+            return True
+    return False
 
 
 def _substance(words: str) -> bool:

@@ -205,3 +205,16 @@ def test_laughter_and_hashtags_alone_do_not_alert(text: str) -> None:
     analysis = analyse(text)
     assert not analysis.waiting
     assert analysis.priority < DEFAULT_ALERT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@acme #fail #nointernet #3days",
+        "@acme #sininternet #3dias #pesimoservicio",
+    ],
+)
+def test_complaining_hashtags_alone_still_wait(text: str) -> None:
+    analysis = analyse(text)
+    assert analysis.waiting
+    assert analysis.priority >= DEFAULT_ALERT_THRESHOLD
