@@ -50,6 +50,7 @@ LISTING_COLUMNS = (  # a listing row, read by position: add columns at the end
     # their JSON text: most rows have none, and decoding every row's two JSON lists was
     # a fifth of an indexed listing's time.
     _M.topic_mask, cast(_M.intent_flags, Text),
+    _M.aside,  # a search matches it with the text (bot.matching.query.searched_text)
 )
 _L = MentionWatch.__table__.c
 EQUAL_FILTERS = {"status": _M.status, "sentiment": _M.sentiment_label, "network": _M.network,

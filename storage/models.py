@@ -266,6 +266,10 @@ class Mention(Base):
     text: Mapped[str] = mapped_column(Text)
     context: Mapped[str | None] = mapped_column(Text)
     """What a comment answers (its thread's or story's title): shown, never matched."""
+    aside: Mapped[str | None] = mapped_column(Text)
+    """Words of the post outside its text that the network's search reads (a Mastodon image
+    description, a poll's options), one a line: matched by a watch's query and the search
+    (``bot.matching.query.searched_text``), never read as the author's words."""
     language: Mapped[str | None] = mapped_column(String(8))
     published_at: Mapped[datetime]
     fingerprint: Mapped[str | None] = mapped_column(String(64))

@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
+from bot.matching.query import searched_text
 from bot.matching.search_terms import fts5_document, index_terms, tsvector_literal
 from storage.models import Mention
 
@@ -45,8 +46,11 @@ def _connection(db: Session | Connection) -> Connection:
     return db.connection() if isinstance(db, Session) else db
 
 
-def index_pending(db: Session | Connection, *, limit: int | None = None) -> int:
+def index_pending(db: Session | Connection, *, limit: int | None = None,
+                  aside: bool = True) -> int:
     """Index queued mentions (all, or at most ``limit``) in the caller's transaction.
+
+    ``aside=False``: for a migration before 0069, whose ``mentions`` has no ``aside``.
 
     On PostgreSQL, rows another transaction is indexing are skipped (``SKIP LOCKED``), so
     concurrent workers never wait for each other. Returns how many were indexed.
@@ -62,7 +66,7 @@ def index_pending(db: Session | Connection, *, limit: int | None = None) -> int:
             f"LIMIT :n{lock}"), {"n": size}).scalars())
         if not ids:
             break
-        _index(conn, ids, postgres=postgres)
+        _index(conn, ids, postgres=postgres, aside=aside)
         conn.execute(text("DELETE FROM mention_search_pending WHERE mention_id IN :ids")
                      .bindparams(bindparam("ids", expanding=True)), {"ids": ids})
         done += len(ids)
@@ -71,9 +75,11 @@ def index_pending(db: Session | Connection, *, limit: int | None = None) -> int:
     return done
 
 
-def _index(conn: Connection, ids: Sequence[int], *, postgres: bool) -> None:
-    rows = conn.execute(text("SELECT id, title, text FROM mentions WHERE id IN :ids")
-                        .bindparams(bindparam("ids", expanding=True)), {"ids": list(ids)}).all()
+def _index(conn: Connection, ids: Sequence[int], *, postgres: bool, aside: bool) -> None:
+    # The body is what a watch's query reads: the text and the words aside from it.
+    read = _READ_WITH_ASIDE if aside else _READ_WITHOUT_ASIDE
+    rows = [(mention_id, title, searched_text(body, words)) for mention_id, title, body, words
+            in conn.execute(read, {"ids": list(ids)})]
     if postgres:
         values = [{"id": mention_id, "doc": tsvector_literal(index_terms(title),
                                                             index_terms(body))}
@@ -91,6 +97,12 @@ def _index(conn: Connection, ids: Sequence[int], *, postgres: bool) -> None:
     if values:
         conn.execute(text("INSERT INTO mention_search_fts (rowid, title, body) "
                           "VALUES (:id, :title, :body)"), values)
+
+
+_READ_WITH_ASIDE = text("SELECT id, title, text, aside FROM mentions WHERE id IN :ids"
+                        ).bindparams(bindparam("ids", expanding=True))
+_READ_WITHOUT_ASIDE = text("SELECT id, title, text, NULL FROM mentions WHERE id IN :ids"
+                           ).bindparams(bindparam("ids", expanding=True))
 
 
 def compact(db: Session | Connection) -> bool:

@@ -100,7 +100,7 @@ def upgrade() -> None:
     for statement in POSTGRES_UP if postgres else SQLITE_UP:
         op.execute(statement)
     op.execute("INSERT INTO mention_search_pending (mention_id) SELECT id FROM mentions")
-    index_pending(op.get_bind())
+    index_pending(op.get_bind(), aside=False)  # before 0069
     for statement in POSTGRES_AFTER_BACKFILL if postgres else []:
         op.execute(statement)
     op.drop_index('ix_mentions_workspace_id_assignee_user_id_status', table_name='mentions')

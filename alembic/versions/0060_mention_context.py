@@ -34,7 +34,7 @@ def upgrade() -> None:
     # the first poll after the upgrade in its own transaction (21 s holding SQLite's write
     # lock for 200,000 comments, clicks and the outbox waiting) with every search taking
     # the queue as candidates until then.
-    index_pending(op.get_bind())
+    index_pending(op.get_bind(), aside=False)  # before 0069
 
 
 def downgrade() -> None:

@@ -46,7 +46,7 @@ def _rebuild(tokenizer: str) -> None:
                "DELETE FROM mention_search_fts WHERE rowid = old.id; END")
     op.execute("INSERT OR IGNORE INTO mention_search_pending (mention_id) "
                "SELECT id FROM mentions")
-    index_pending(op.get_bind())
+    index_pending(op.get_bind(), aside=False)  # before 0069
 
 
 def upgrade() -> None:

@@ -81,6 +81,7 @@ __all__ = [
     "is_quoted",
     "parse_query",
     "prepare",
+    "searched_text",
     "split_terms",
     "standing_alone",
 ]
@@ -457,6 +458,15 @@ def prepare(
         network=normalize_network(network) if network else None,
         author=_normalize_handle(author_handle) if author_handle else None,
     )
+
+
+def searched_text(text: str, aside: str | None) -> str:
+    """What a watch's query reads of a mention: its text, then the lines aside from it that
+    the network's search reads too (``aside``: a Mastodon image description, a poll's
+    options, one a line; stored as ``Mention.aside``). Ingest's filter, the query trial,
+    the mention search and the full-text index all read this, so a mention kept for its
+    alt text is found again by the same query."""
+    return f"{text}\n{aside}" if aside else text
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,7 +22,7 @@ from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import t, tally
-from bot.matching.query import MatchInput, Query
+from bot.matching.query import MatchInput, Query, searched_text
 from bot.matching.search_terms import fts5_query, index_is_exact, tsquery
 from bot.messages.permalink import card_permalink
 from bot.services.actors import Actor
@@ -151,8 +151,8 @@ def iter_mentions(session: Session, workspace_id: int, *, since: datetime, until
     for m, handle, followers, watch_name in session.execute(
             query.execution_options(yield_per=BATCH), params):
         if text_query is not None and not text_query.matches(MatchInput(
-                text=m.text, title=m.title, author_handle=handle, language=m.language,
-                network=m.network)):
+                text=searched_text(m.text, m.aside), title=m.title, author_handle=handle,
+                language=m.language, network=m.network)):
             continue
         yield _record(m, handle, followers, watch_name)
         count += 1
@@ -353,10 +353,11 @@ def _fields_narrowed(session: Session, workspace_id: int, query: Query, since: d
 def _matched(session: Session, conditions: list[ColumnElement[bool]], params: dict[str, Any],
              query: Query) -> int:
     """How many mentions meeting ``conditions`` ``query`` matches (streamed)."""
-    rows = (select(Mention.text, Mention.title, Author.handle, Mention.language,
+    rows = (select(Mention.text, Mention.aside, Mention.title, Author.handle, Mention.language,
                    Mention.network)
             .join(Author, Author.id == Mention.author_id, isouter=True).where(*conditions))
-    return sum(1 for body, title, handle, language, network in session.execute(
+    return sum(1 for body, aside, title, handle, language, network in session.execute(
         rows.execution_options(yield_per=BATCH), params)
-        if query.matches(MatchInput(text=body, title=title, author_handle=handle,
-                                    language=language, network=network)))
+        if query.matches(MatchInput(text=searched_text(body, aside), title=title,
+                                    author_handle=handle, language=language,
+                                    network=network)))

@@ -32,7 +32,14 @@ from bot.analysis.priority import WAITING_REASON, WRITES_AGAIN_REASON
 from bot.analysis.sentiment import Label
 from bot.analysis.topics import TopicMatch, topic_mask, topics_json
 from bot.matching.fingerprint import content_fingerprint, story_key_for
-from bot.matching.query import MatchInput, Query, QueryError, handle_key, parse_query
+from bot.matching.query import (
+    MatchInput,
+    Query,
+    QueryError,
+    handle_key,
+    parse_query,
+    searched_text,
+)
 from bot.services import backfill, cases, forgotten, influencers
 from bot.services.opportunities import do_find_opportunities, do_retire_held_by_brand
 from bot.services.outbox import KIND_CARD, KIND_UPDATE_CARD, card_rank, do_enqueue
@@ -239,13 +246,18 @@ def match_batch(
 
 
 def _searched_text(item: FetchedMention) -> str:
-    """What a watch's query reads of ``item``: its text, then the words aside from it that
-    the network's search reads too (``SEARCHED_ASIDE``: an image description, a poll's
-    options), one a line."""
+    """What a watch's query reads of ``item`` (``searched_text``: its text and its aside)."""
+    return searched_text(item.text, _aside(item))
+
+
+def _aside(item: FetchedMention) -> str | None:
+    """The words aside from ``item``'s text that the network's search reads too
+    (``SEARCHED_ASIDE``: an image description, a poll's options), one a line; stored with
+    the mention (``Mention.aside``) so its query is matched again the way ingest did."""
     aside = item.extra.get(SEARCHED_ASIDE)
-    if not isinstance(aside, list | tuple) or not aside:
-        return item.text
-    return "\n".join([item.text, *(line for line in aside if isinstance(line, str))])
+    if not isinstance(aside, list | tuple):
+        return None
+    return "\n".join(line for line in aside if isinstance(line, str) and line)[:MAX_TEXT] or None
 
 
 def _with_keys(matched: Matched) -> Matched:
@@ -405,7 +417,7 @@ def _row(workspace_id: int, watch_id: int, source_id: int | None, candidate: Can
         "workspace_id": workspace_id, "watch_id": watch_id, "source_id": source_id,
         "author_id": author_id, "network": item.network, "external_id": item.external_id,
         "url": item.url, "title": item.title, "text": item.text[:MAX_TEXT],
-        "context": _context(item),
+        "context": _context(item), "aside": _aside(item),
         "language": analysis.language, "published_at": _published(item.published_at, now),
         "fingerprint": candidate.fingerprint, "story_key": candidate.story_key,
         "parent_external_id": item.parent_external_id, "engagement": item.engagement,

@@ -19,7 +19,16 @@ from bot.analysis.conversation import DIRECT_FLAG, direct_handle
 from bot.analysis.text import fold_accents
 from bot.analysis.topics import TOPICS, parse_topic, topic_mask
 from bot.i18n import SUPPORTED_LANGUAGES, t
-from bot.matching.query import And, Field, MatchInput, Or, Query, QueryError, parse_query
+from bot.matching.query import (
+    And,
+    Field,
+    MatchInput,
+    Or,
+    Query,
+    QueryError,
+    parse_query,
+    searched_text,
+)
 from bot.matching.search_terms import (
     fts5_query,
     index_is_exact,
@@ -149,6 +158,8 @@ class MentionRow:
     direct_to: str | None = None
     """The brand account the mention was addressed to."""
     language_analysed: bool = True
+    aside: str | None = None
+    """Words outside the text that the network's search reads (``Mention.aside``)."""
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready dict (times in ISO 8601 UTC)."""
@@ -353,7 +364,7 @@ def _row(r: Row[Any]) -> MentionRow:
         intent=r[11], priority=r[12], priority_reason=r[13], assignee=r[14], author=r[15],
         author_followers=r[16], watch=r[17],
         topics=_TOPICS_OF_MASK[r[18] & _ALL_TOPICS] if r[18] else (),
-        direct_to=direct_to, language_analysed=analysed,
+        direct_to=direct_to, language_analysed=analysed, aside=r[20],
     )
 
 
@@ -377,7 +388,8 @@ def _signals_of_flags(raw: str | None) -> tuple[str | None, bool]:
 
 
 def _matches(query: Query, row: MentionRow) -> bool:
-    return query.matches(MatchInput(text=row.text, title=row.title, author_handle=row.author,
+    return query.matches(MatchInput(text=searched_text(row.text, row.aside), title=row.title,
+                                    author_handle=row.author,
                                     language=row.language, network=row.network))
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.matching.query import MatchInput, Query, QueryError, parse_query
+from bot.matching.query import MatchInput, Query, QueryError, parse_query, searched_text
 from bot.matching.search_terms import fts5_query, tsquery
 from bot.services.errors import ServiceError, query_error
 from storage import search_index
@@ -85,8 +85,8 @@ def _matches(query: Query, rows: Iterable[Row[Any]], limit: int) -> tuple[int, l
     matched = 0
     hits: list[TrialHit] = []
     for row in rows:
-        item = MatchInput(text=row.text, title=row.title, author_handle=row.handle,
-                          language=row.language, network=row.network)
+        item = MatchInput(text=searched_text(row.text, row.aside), title=row.title,
+                          author_handle=row.handle, language=row.language, network=row.network)
         if not query.matches(item):
             continue
         matched += 1
@@ -102,7 +102,7 @@ _NEWEST_FIRST = (Mention.published_at.desc(), Mention.id.desc())
 def _listing(conditions: list[ColumnElement[bool]]) -> Select[Any]:
     return (
         select(Mention.id, Mention.network, Author.handle, Mention.published_at, Mention.title,
-               Mention.text, Mention.url, Mention.language)
+               Mention.text, Mention.url, Mention.language, Mention.aside)
         .outerjoin(Author, Author.id == Mention.author_id)
         .where(*conditions)
         .order_by(*_NEWEST_FIRST)
