@@ -79,6 +79,9 @@ class CardView:
     was well after the post's published time."""
     context: str | None = None
     """What a comment answers (its thread's or story's title), shown above its text."""
+    aside: str | None = None
+    """Words outside the text that the network's search reads and the watch's query matched
+    (a Mastodon image description, a poll's options, one a line), shown under the text."""
 
 
 @dataclass(frozen=True, slots=True)

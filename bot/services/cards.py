@@ -79,7 +79,7 @@ def load_card_view(session: Session, mention_id: int, channel: str | None = None
         author_name=author.name if author else None,
         followers=author.followers if author else None,
         title=mention.title, text=mention.text, published_at=mention.published_at,
-        context=mention.context,
+        context=mention.context, aside=mention.aside,
         watch_name=", ".join(names) or None, status=mention.status,
         sentiment_label=mention.sentiment_label, intent=mention.intent,
         priority=mention.priority, priority_reason=mention.priority_reason,

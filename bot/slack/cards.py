@@ -235,6 +235,11 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
             _mrkdwn(" · ".join(context)),
         ]},
     ]
+    if view.aside:  # the words its watch matched may be only there: say where
+        blocks.insert(blocks.index(body) + 1, {"type": "context", "elements": [_mrkdwn(t(
+            language, "card.aside",
+            lines=escape_name(truncate(" · ".join(view.aside.split("\n")), 300))))]})
+        clippable.insert(0, blocks[blocks.index(body) + 1])
     conversation = conversation_line(view, language)
     if conversation:
         blocks.append({"type": "context", "elements": [_mrkdwn(conversation)]})

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import query_trial
 from bot.services.actors import CLI
+from bot.services.cards import load_card_view
 from bot.services.mention_search import MentionFilter, search_mentions
 from bot.services.watches import do_add_watch
+from bot.slack.cards import build_card
 from storage.models import Mention
 from tests.harness.constants import CHANNEL_ID
 from tests.services.test_same_words import NOW, _described, _poll
@@ -55,3 +57,19 @@ def test_the_mention_search_finds_a_status_by_its_image_description(
         assert [row.aside is not None and DESCRIPTION in row.aside for row in rows] == [True]
     assert search_mentions(sessions, workspace_id, MentionFilter(text="refund"),
                            limit=20, now=NOW) == []
+
+
+def test_the_card_shows_the_image_description_under_the_text(
+        sessions: sessionmaker[Session], workspace_id: int, shared_data: Path) -> None:
+    _kept_for_its_description(sessions, workspace_id, shared_data)
+    with sessions() as session:
+        view = load_card_view(session, session.scalars(select(Mention.id)).one())
+    _, blocks = build_card(view, "en")
+    texts = [element["text"] for block in blocks if block["type"] == "context"
+             for element in block["elements"]]
+    shown = [text for text in texts if "image description" in text]
+    assert len(shown) == 1 and DESCRIPTION in shown[0]
+    body = next(block for block in blocks if block["type"] == "section"
+                and WORDS in block["text"]["text"])
+    assert "Acme" not in body["text"]["text"]
+    assert blocks[blocks.index(body) + 1]["elements"][0]["text"] == shown[0]
