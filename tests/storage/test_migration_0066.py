@@ -32,7 +32,7 @@ def _seed(engine: Engine) -> list[int]:
             external_id=str(n), url=f"https://toot.example/@a/{n}", text=body,
             published_at=NOW).returning(Mention.id)).scalar_one()
             for n, body in enumerate(TEXTS)]
-        search_index.index_pending(session)
+        search_index.index_pending(session, aside=False)  # the schema of 0065, before 0069
         session.commit()
     return ids
 
