@@ -169,9 +169,10 @@ def _unwrapped(link: str) -> str:
 
 
 # The authority of a plain http(s) address, which urlsplit reads as its netloc: after a
-# lower-case scheme, up to the first "/", "?" or "#" (a tab or line break in it, which
-# urlsplit would drop, leaves the address to urlsplit).
-_AUTHORITY_RE = re.compile(r"https?://([^/?#\t\r\n]*)(?![\t\r\n])")
+# lower-case scheme, up to the first "/", "?" or "#" or the end. It must end there: a tab
+# or line break in it (which urlsplit drops) leaves the address to urlsplit, where a
+# negative lookahead let the match back off to a shorter netloc and cache a wrong host.
+_AUTHORITY_RE = re.compile(r"https?://([^/?#\t\r\n]*)(?=[/?#]|$)")
 _HOSTS: dict[str, str | None] = {}
 _HOSTS_LIMIT = 10_000
 

@@ -724,3 +724,14 @@ def test_dates_written_in_portuguese_are_read(shared_data: Path) -> None:
 ])
 def test_feed_dates_in_other_languages(written: str, read: datetime | None) -> None:
     assert _parse_date(written) == read
+
+
+def test_an_entry_host_is_never_cached_under_a_shorter_netloc() -> None:
+    """A tab inside an address (urlsplit drops it) leaves that address to urlsplit: the
+    cache of hosts by netloc must not file its host under a prefix of the netloc, where
+    another feed's "https://a/..." would then read it."""
+    from bot.sources import rss
+
+    rss._HOSTS.clear()
+    assert rss._hostname("https://ab\tc.example/post") == "abc.example"
+    assert rss._hostname("https://a/post") == "a"
