@@ -39,6 +39,7 @@ from bot.sources.text import (
     collapse_whitespace,
     extract_links,
     html_to_text,
+    is_slashed_date,
     join_url,
     language_tag,
     parse_iso,
@@ -228,8 +229,9 @@ def _parse_date(value: str | None) -> datetime | None:
         return None
     # ISO 8601 starts with the year; RSS dates ("Thu, 01 Jan 2004...") skip a failed try.
     iso = value.lstrip()[:1].isdigit()
-    parsed = ((parse_iso(value) or parse_slashed_date(value)) if iso else None
-              ) or parse_rfc822(value)
+    if iso and is_slashed_date(value):
+        return parse_slashed_date(value)  # an invalid one is no date, not feedparser's guess
+    parsed = (parse_iso(value) if iso else None) or parse_rfc822(value)
     if parsed is not None:
         return parsed
     struct = fp_datetimes._parse_date(value)
@@ -731,9 +733,13 @@ def _fp_entry(entry: Any, feed_language: str | None, feed_author: str | None,
     author_detail = entry.get("author_detail") or {}
     # dict.get skips FeedParserDict's deprecated "updated" -> "published" aliasing.
     struct = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
-    published = _from_struct(struct)
+    written = dict.get(entry, "published") or dict.get(entry, "updated")
+    # feedparser dated a YYYY/MM/DD date 1 December of its year: it is read as the fast
+    # parser reads it (an invalid one as no date).
+    slashed = isinstance(written, str) and is_slashed_date(written)
+    published = None if slashed else _from_struct(struct)
     if published is None:
-        published = _parse_date(dict.get(entry, "published") or dict.get(entry, "updated"))
+        published = _parse_date(written)
     link = (_http_url(entry.get("feedburner_origlink") or "")
             or usable_url((entry.get("link") or "").strip()) or None)
     return FeedEntry(

@@ -318,9 +318,17 @@ _SLASHED_DATE = re.compile(
     r"(?:[ T]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?\s*([+-][0-9]{2}:?[0-9]{2}|Z|UTC|GMT)?)?\s*")
 
 
+def is_slashed_date(value: str) -> bool:
+    """Whether ``value`` is written as ``parse_slashed_date`` reads, valid or not: such a
+    date is read by it or not at all (feedparser reads any ``YYYY/...`` as 1 December of
+    that year, ``2026/13/05`` and ``2026/03/05`` alike)."""
+    return _SLASHED_DATE.fullmatch(value) is not None
+
+
 def parse_slashed_date(value: str) -> datetime | None:
     """A date written ``YYYY/MM/DD`` with an optional ``hh:mm[:ss]`` and offset (common
-    in Chinese and Japanese feeds), to aware UTC (no offset: UTC); None for any other."""
+    in Chinese and Japanese feeds), to aware UTC (no offset: UTC); None for any other,
+    and for one so written that is no date (``2026/13/05``)."""
     match = _SLASHED_DATE.fullmatch(value)
     if match is None:
         return None

@@ -127,6 +127,31 @@ def test_feed_date_offsets(written: str, read: datetime) -> None:
     assert _parse_date(written) == read
 
 
+@pytest.mark.parametrize("written", [
+    "2026/13/05", "2026/02/30", "2026/00/10", "2026/02/30 10:00",
+    "2026/13/05 10:00:00 +08:00", "2026/03/05 25:00",
+])
+def test_an_invalid_slashed_date_is_no_date(written: str) -> None:
+    # An invalid YYYY/MM/DD date fell through to feedparser, which reads any "2026/..."
+    # as 1 December 2026: an entry of March dated in December, as new. It is no date now,
+    # as other unreadable dates are.
+    assert _parse_date(written) is None
+
+
+def test_slashed_dates_read_alike_by_both_parsers() -> None:
+    # The tolerant parser took feedparser's own reading of a malformed feed's dates: every
+    # YYYY/MM/DD date, valid or not, was 1 December of its year.
+    feed = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>t</title>"
+            b"<item><guid>g1</guid><title>a</title><pubDate>2026/03/05 10:00:00</pubDate>"
+            b"</item><item><guid>g2</guid><title>b</title><pubDate>2026/13/05</pubDate>"
+            b"</item></channel></rss>")
+    expected = [datetime(2026, 3, 5, 10, 0, tzinfo=UTC), None]
+    assert [e.published for e in parse_feed(feed).entries] == expected
+    tolerant = parse_tolerant(feed.replace(b"</rss>", b""))
+    assert tolerant.parser == "tolerant"
+    assert [e.published for e in tolerant.entries] == expected
+
+
 def test_a_podcast_episode_is_read_from_its_itunes_fields(
     shared_data: Path, httpserver: HTTPServer, http: HttpClient
 ) -> None:
