@@ -418,10 +418,14 @@ class BlueskySource(Source[BlueskyConfig]):
             page = parse_search(payload)
             posts.extend(page)
             next_cursor = as_str(payload.get("cursor"))
-            # A short page is no last page: the AppView cuts a page to ``limit`` and only
-            # then drops the posts the account may not see (blocks, deleted posts), with
-            # a cursor still. The cursor alone says whether more follow.
-            if not next_cursor or not page:
+            # A short page is no last page, nor is an empty one: the AppView cuts a page
+            # to ``limit`` and only then drops the posts the account may not see (blocks,
+            # mutes, takedowns, deleted posts), with a cursor still, and may drop them all
+            # (bluesky-social/atproto#2089: "appview is filtering them *all* out of
+            # results from the first page"; the fix it names is to "continue paginating
+            # using cursor"). The cursor alone says whether more follow; ``max_pages``
+            # bounds the read.
+            if not next_cursor:
                 return posts, False
             params["cursor"] = next_cursor
         return posts, True

@@ -487,6 +487,23 @@ def test_a_page_shortened_by_a_hidden_post_is_not_the_last(
     assert cursor["since"] == (SEARCH_START + timedelta(seconds=45 * 80)).isoformat()
 
 
+def test_an_empty_page_with_a_cursor_is_not_the_last(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    """The AppView may drop every post of a page (blocked, muted, deleted: bluesky-social/
+    atproto#2089) and still send a cursor: the empty page ended the read, since moved to
+    the newest post, and the posts on the pages after it were never fetched."""
+    search, cfg, cursor = _search_after_a_first_poll(httpserver, http, limit=5, max_pages=3)
+    source = BlueskySource()
+    arrived = search.post(SEARCH_START + timedelta(minutes=5), 12)
+    search.hidden.update(arrived[2:7])  # the second page, newest first
+    visible = [uri for uri in arrived if uri not in search.hidden]
+
+    fetched, cursor = poll_until_quiet(source, http, cfg, cursor)
+    assert sorted(fetched) == sorted(visible)
+    assert cursor["since"] == (SEARCH_START + timedelta(minutes=5, milliseconds=11)).isoformat()
+
+
 def _capture_post(load_json: Callable[[str], Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """A real post of the atproto.com capture as search gives it (its author a
     profileViewBasic: no followersCount), and that account's profileViewDetailed as
