@@ -388,7 +388,8 @@ class BlueskySource(Source[BlueskyConfig]):
         the oldest post read; search's until is exclusive) and ``newest``. The next polls
         search that span, newest first, and only once it is exhausted does ``since`` move
         to ``newest``; newer posts come on the poll after. Pages left below ``since`` are
-        the look-back's only: they are not waited for, so a busy search still moves on."""
+        the look-back's only: they are not waited for, so a busy search still moves on,
+        and none is read past the first page that reaches ``since`` (``_reaches``)."""
         since = cursor_time(cursor, "since")
         backlog = _backlog(cursor, since)
         posts, more = signed_in(
@@ -425,7 +426,7 @@ class BlueskySource(Source[BlueskyConfig]):
             # results from the first page"; the fix it names is to "continue paginating
             # using cursor"). The cursor alone says whether more follow; ``max_pages``
             # bounds the read.
-            if not next_cursor:
+            if not next_cursor or _reaches(page, since):
                 return posts, False
             params["cursor"] = next_cursor
         return posts, True
@@ -447,6 +448,17 @@ class BlueskySource(Source[BlueskyConfig]):
         elif newest is not None:
             new_cursor["since"] = newest.isoformat()
         return FetchResult(mentions=mentions, cursor=new_cursor)
+
+
+def _reaches(page: list[dict[str, Any]], since: datetime | None) -> bool:
+    """Whether ``page`` reached the posts read before: one sorted at or below ``since``.
+
+    The pages below it hold the look-back's posts only, read before but for the few
+    indexed late: the look-back (``LOOKBACK``) is read as far as this page goes, as the
+    Mastodon source reads a search's down to its min_id, not page after page of posts read
+    before (up to ``max_pages`` on every poll of a busy search)."""
+    return since is not None and any(
+        t is not None and t <= since for t in map(sort_time, page))
 
 
 def _add_followers(http: Fetcher, config: BlueskyConfig, posts: list[dict[str, Any]],

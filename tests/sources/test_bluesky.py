@@ -340,6 +340,26 @@ def test_pages_left_below_since_do_not_hold_a_busy_search_back(
     assert result.cursor["since"] == (start + timedelta(minutes=1, milliseconds=6)).isoformat()
 
 
+def test_the_read_stops_at_the_first_page_that_reaches_posts_read_before(
+    httpserver: HTTPServer, http: HttpClient
+) -> None:
+    # Each poll searches from LOOKBACK before since: on a busy search every poll read
+    # max_pages pages, all but the first of posts read before.
+    search = BlueskySearch().serve(httpserver)
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    for second in range(60):  # read before, in the 15 minutes up to since
+        search.post(start - timedelta(seconds=10 * second))
+    late = search.post(start - timedelta(seconds=5))  # indexed late, on the first page
+    source, cfg = BlueskySource(), config(httpserver, limit=5, max_pages=3)
+    cursor = {"since": start.isoformat()}
+    arrived = search.post(start + timedelta(minutes=1), 2)
+    result = source.fetch(http, cfg, cursor)
+    assert len(search.requests) == 1  # the first page reached since: no more asked
+    assert set(arrived + late) <= {m.external_id for m in result.mentions}
+    assert result.cursor["since"] == (start + timedelta(minutes=1, milliseconds=1)).isoformat()
+    assert "until" not in result.cursor
+
+
 @pytest.mark.parametrize("backlog", [
     {"until": "abc"}, {"until": 5}, {"until": ["x"]},
     {"until": "2026-03-02T09:00:00+00:00"}, {"until": "2026-03-01T00:00:00+00:00"},
