@@ -414,6 +414,11 @@ def _apply(session: Session, source: ClaimedSource, result: FetchResult, now: da
         row.last_error_at = now
     row.last_success_at = now
     row.next_poll_at = now + timedelta(seconds=row.interval_seconds)
+    if result.rate_limited is not None:
+        # A look-up that only adds to the mentions met a rate limit: they are stored, and
+        # the next poll waits as after a rate-limited fetch, or it meets the limit again.
+        row.next_poll_at = now + backoff_delay(row.interval_seconds, 1,
+                                               result.rate_limited.retry_after)
 
 
 class PollStopped(Exception):

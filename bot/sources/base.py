@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic_core import PydanticCustomError
 
 from bot.analysis.frozen import fast_init
+from bot.net.errors import SourceRateLimited
 from bot.net.fetcher import Fetcher
 from bot.networks import get_network
 from bot.text_hygiene import clean_id, clean_name, clean_text
@@ -182,6 +183,10 @@ class FetchResult:
     mentions: list[FetchedMention]
     cursor: Cursor
     not_modified: bool = False
+    rate_limited: SourceRateLimited | None = None
+    """A rate limit met by a secondary call (a look-up that only adds to the mentions),
+    whose mentions are kept: the poller stores them and waits before the next poll as
+    after a rate-limited fetch (``retry_after``, else the source's interval)."""
 
 
 SEARCHED_ASIDE = "searched_aside"

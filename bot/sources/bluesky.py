@@ -6,14 +6,14 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
-from bot.net.errors import SourceError
+from bot.net.errors import SourceError, SourceRateLimited
 from bot.net.fetcher import Fetcher
 from bot.net.http import HttpAuthError, HttpStatusError
 from bot.sources.base import (
@@ -394,8 +394,9 @@ class BlueskySource(Source[BlueskyConfig]):
         backlog = _backlog(cursor, since)
         posts, more = signed_in(
             http, config, lambda session: self._search(http, config, since, backlog, session))
-        _add_followers(http, config, posts, cursor)
-        return self._result(posts, cursor, since, backlog, more=more)
+        limited = _add_followers(http, config, posts, cursor)
+        result = self._result(posts, cursor, since, backlog, more=more)
+        return replace(result, rate_limited=limited) if limited else result
 
     def _search(
         self, http: Fetcher, config: BlueskyConfig, since: datetime | None,
@@ -462,13 +463,16 @@ def _reaches(page: list[dict[str, Any]], since: datetime | None) -> bool:
 
 
 def _add_followers(http: Fetcher, config: BlueskyConfig, posts: list[dict[str, Any]],
-                   cursor: Cursor) -> None:
-    """Write each new post's author's ``followersCount`` into its view, from getProfiles.
+                   cursor: Cursor) -> SourceRateLimited | None:
+    """Write each new post's author's ``followersCount`` into its view, from getProfiles;
+    the rate limit a look-up met, if any.
 
     Search gives a post's author as a profileViewBasic, which has no followers count: the
     reach of every Bluesky author was unknown. The distinct authors of the posts not read
     before are looked up, ``PROFILES_PER_CALL`` a call; when that fails the posts are kept,
-    their authors' followers unknown (one warning)."""
+    their authors' followers unknown (one warning). A rate limit (HTTP 429) stops the
+    look-ups and is returned, for the poller to wait before the next poll as after a
+    rate-limited search: polling on would meet it again at once."""
     seen = SeenIds(cursor.get("seen") or [])
     authors: dict[str, list[dict[str, Any]]] = {}
     for post in posts:
@@ -478,24 +482,32 @@ def _add_followers(http: Fetcher, config: BlueskyConfig, posts: list[dict[str, A
         if did and isinstance(author, dict) and uri and uri not in seen:
             authors.setdefault(did, []).append(author)
     if not authors:
-        return
+        return None
+    counts: dict[str, int] = {}
     try:
-        counts = signed_in(http, config, lambda session: _followers(
-            http, config, list(authors), session))
+        signed_in(http, config, lambda session: _followers(
+            http, config, list(authors), session, counts))
+    except SourceRateLimited as err:
+        log.warning("Bluesky: the followers of %d authors could not be read (%s); they "
+                    "stay unknown and the next poll waits", len(authors) - len(counts), err)
+        limited: SourceRateLimited | None = err
     except (SourceError, ValueError) as err:
         log.warning("Bluesky: the followers of %d authors could not be read (%s); they "
                     "stay unknown", len(authors), err)
-        return
+        return None
+    else:
+        limited = None
     for did, followers in counts.items():
         for author in authors.get(did, ()):
             author["followersCount"] = followers
+    return limited
 
 
 def _followers(http: Fetcher, config: BlueskyConfig, actors: list[str],
-               session: _Session) -> dict[str, int]:
-    """The followers count of each of ``actors`` (DIDs) getProfiles gives."""
+               session: _Session, counts: dict[str, int]) -> None:
+    """Put in ``counts`` the followers count of each of ``actors`` (DIDs) getProfiles
+    gives; those of the calls before one that fails stay there."""
     headers = {"Authorization": f"Bearer {session.access_jwt}"}
-    counts: dict[str, int] = {}
     for start in range(0, len(actors), PROFILES_PER_CALL):
         payload = http.get(_xrpc(config, "app.bsky.actor.getProfiles"),
                            params={"actors": actors[start:start + PROFILES_PER_CALL]},
@@ -505,7 +517,6 @@ def _followers(http: Fetcher, config: BlueskyConfig, actors: list[str],
             did, followers = as_str(profile.get("did")), profile.get("followersCount")
             if did and type(followers) is int and followers >= 0:
                 counts[did] = followers
-    return counts
 
 
 def _next_until(since: datetime | None, backlog: tuple[datetime, datetime] | None,

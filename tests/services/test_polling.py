@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -624,3 +625,38 @@ def test_a_stopped_tick_cuts_its_fetch_short_and_gives_the_source_back(
         assert _schedules(sessions) == before
     finally:
         silent.close()
+
+
+def test_a_rate_limited_follower_look_up_stores_the_posts_and_waits(
+    sessions: sessionmaker[Session], workspace_id: int, watch_name: str,
+    httpserver: HTTPServer, shared_data: Path,
+) -> None:
+    """Bluesky's follower look-up (getProfiles) answering 429 with Retry-After: the posts
+    are stored, followers unknown, and the next poll waits the hour asked, as after a
+    rate-limited search; it came at the source's interval and met the limit again."""
+    capture = json.loads((shared_data / "api" / "bluesky" /
+                          "indigo_automod_capture_atprotocom.json").read_text("utf-8"))
+    record, meta = capture["postRecords"][1], capture["accountMeta"]
+    post = {"uri": record["uri"], "cid": record["cid"], "record": record["value"],
+            "indexedAt": record["value"]["createdAt"],
+            "author": {"did": meta["Identity"]["DID"], "handle": meta["Identity"]["Handle"]}}
+    httpserver.expect_request("/xrpc/com.atproto.server.createSession", method="POST"
+                              ).respond_with_json({"accessJwt": "jwt-1", "refreshJwt": "r-1"})
+    httpserver.expect_request("/xrpc/app.bsky.feed.searchPosts").respond_with_json(
+        {"posts": [post]})
+    httpserver.expect_request("/xrpc/app.bsky.actor.getProfiles").respond_with_response(
+        Response(json.dumps({"error": "RateLimitExceeded"}), status=429,
+                 headers={"Retry-After": "3600"}, content_type="application/json"))
+    do_add_source(sessions, workspace_id, CLI, kind="bluesky", watch_name=watch_name,
+                  values={"query": "atproto", "handle": "brand.bsky.social",
+                          "app_password": "app-pass-word",
+                          "service_url": httpserver.url_for("").rstrip("/")})
+    before = datetime.now(UTC)
+    report = run_poll_tick(sessions, trusted_client, force=True, backfill_hours=0)
+    assert report.failures == 0 and report.totals.stored == 1
+    with sessions() as session:
+        row = session.scalars(select(SourceRow)).one()
+        assert row.consecutive_failures == 0 and row.cursor.get("since")
+        assert row.next_poll_at >= before + timedelta(minutes=59)
+        author = session.scalars(select(Author)).one()
+        assert author.followers is None

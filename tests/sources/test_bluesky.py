@@ -614,3 +614,29 @@ def test_a_failed_profile_look_up_keeps_the_posts(
     assert [m.external_id for m in result.mentions] == [post["uri"]]
     assert result.mentions[0].author.followers is None
     assert len([r for r in caplog.records if r.levelname == "WARNING"]) <= 1
+
+
+@pytest.mark.parametrize(("headers", "wait"), [
+    ({"Retry-After": "3600"}, 3600.0),
+    ({"RateLimit-Limit": "3000", "RateLimit-Remaining": "0", "RateLimit-Reset": "RESET",
+      "RateLimit-Policy": "3000;w=300"}, 1800.0),
+], ids=["retry-after", "ratelimit-reset"])
+def test_a_rate_limited_profile_look_up_keeps_the_posts_and_says_to_wait(
+    headers: dict[str, str], wait: float, httpserver: HTTPServer, http: HttpClient,
+    load_json: Callable[[str], Any],
+) -> None:
+    # A 429 on getProfiles was a warning like any failure: the posts were kept, but the
+    # poller, told nothing, polled again at the source's interval and met the limit again.
+    post, _ = _capture_post(load_json)
+    login_ok(httpserver)
+    httpserver.expect_request(SEARCH).respond_with_json({"posts": [post]})
+    reset = str(int(datetime.now(UTC).timestamp()) + 1800)
+    httpserver.expect_request(PROFILES).respond_with_response(Response(
+        json.dumps({"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}),
+        status=429, content_type="application/json",
+        headers={k: v.replace("RESET", reset) for k, v in headers.items()}))
+    result = BlueskySource().fetch(http, config(httpserver), {})
+    assert [m.external_id for m in result.mentions] == [post["uri"]]
+    assert result.mentions[0].author.followers is None
+    assert result.rate_limited is not None
+    assert result.rate_limited.retry_after == pytest.approx(wait, abs=5)
