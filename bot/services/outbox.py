@@ -85,9 +85,9 @@ What a row that cannot go out does to the others:
   (a quiet one: the scheduled jobs queue nothing for it while it is paused, see below) is
   probed with ``auth.test`` instead (``_check_token``): the token accepted ends the pause
   the same way, refused it extends it, and Slack not reached leaves it for a later try.
-  Not a workspace marked uninstalled (Slack said its tokens are gone: only an install
-  gives one back), nor a pause on a missing scope (``auth.test`` proves nothing of
-  ``chat:write``).
+  A workspace marked uninstalled is probed neither way (Slack said its tokens are gone:
+  only an install gives one back, and ends the mark and the pause together); a pause on a
+  missing scope is not probed with ``auth.test`` (it proves nothing of ``chat:write``).
   A token Slack takes but lets post nothing (``missing_scope``, the app installed again
   without ``chat:write``... see ``POSTING_REFUSED``) pauses it the same way, the scope Slack
   said is needed shown by ``vigie doctor``. Its probe must post a message: a file shared or
@@ -656,6 +656,9 @@ class OutboxSender:
         """Paused workspaces -> when to probe, as read at the start of the flush."""
         self._probed: set[int] = set()
         """Paused workspaces whose probe went to Slack in this flush."""
+        self._uninstalled: set[int] = set()
+        """Paused workspaces marked uninstalled, as read at the start of the flush: no row
+        of theirs is a probe, whatever their probe time."""
         self._unanswered: set[int] = set()
         """Paused workspaces whose last token check got no answer about the token (Slack
         not reached, a 5xx): logged once until Slack answers one."""
@@ -701,15 +704,19 @@ class OutboxSender:
                        Workspace.uninstalled_at)
                 .join(Workspace, Workspace.id == OutboxPause.workspace_id)).tuples().all()
         self._pauses = {workspace_id: probe_at for workspace_id, probe_at, _, _ in pauses}
+        # No row of theirs is tried: only an install ends their pause (``do_reinstalled``).
+        self._uninstalled = {workspace_id for workspace_id, _, _, uninstalled in pauses
+                             if uninstalled is not None}
         if not self._started:
             # A (re)started process probes at once: it may have been given a new token.
             self._pauses = dict.fromkeys(self._pauses, now)
             self._started = True
         probing = [workspace_id for workspace_id, _, error, _ in pauses
-                   if error in DEAD_TOKEN_PAUSES and self._pauses[workspace_id] <= now]
+                   if error in DEAD_TOKEN_PAUSES and self._pauses[workspace_id] <= now
+                   and workspace_id not in self._uninstalled]
         # Those whose token is checked (``_check_token``) if no row of theirs is tried.
-        checks = [(workspace_id, probe_at) for workspace_id, probe_at, error, uninstalled
-                  in pauses if workspace_id in probing and uninstalled is None]
+        checks = [(workspace_id, probe_at) for workspace_id, probe_at, _, _ in pauses
+                  if workspace_id in probing]
         if probing:
             # A refused token may work again at this probe: a digest or report it kept
             # waiting for days must not be that probe, nor follow it.
@@ -733,7 +740,7 @@ class OutboxSender:
             # are read again: thousands of them must not take the flush's whole window and
             # starve the other channels.
             resting = [ws for ws, probe_at in self._pauses.items()
-                       if probe_at > now or ws in self._probed]
+                       if probe_at > now or ws in self._probed or ws in self._uninstalled]
             query = (select(OutboxMessage.id, OutboxMessage.channel,
                             OutboxMessage.next_attempt_at, OutboxMessage.workspace_id,
                             OutboxMessage.send_rank, OutboxMessage.kind)
@@ -819,7 +826,8 @@ class OutboxSender:
         """Send one row of the flush unless its channel or workspace must wait; False when
         it was passed over without a look (its channel or workspace waits already)."""
         probe_at = self._pauses.get(workspace_id)
-        if probe_at is not None and (probe_at > now or workspace_id in self._probed):
+        if probe_at is not None and (probe_at > now or workspace_id in self._probed
+                                     or workspace_id in self._uninstalled):
             report.paused += 1
             return False
         if channel in blocked:
@@ -1664,6 +1672,11 @@ class OutboxSender:
             self._pauses.pop(workspace_id, None)
             return  # another sender resumed it
         if pause.error in POSTING_REFUSED and not posted:
+            return
+        if session.scalar(select(Workspace.uninstalled_at).where(
+                Workspace.id == workspace_id)) is not None:
+            # Marked uninstalled while this row was out (``do_uninstalled``): the pause
+            # stays with the mark, both ended by an install only.
             return
         self._pauses.pop(workspace_id, None)
         now = self._clock()

@@ -501,3 +501,28 @@ def test_several_workspaces_a_stored_token_of_another_team_is_no_token(
             for c in slack_standin.calls("auth.test")] == [f"Bearer {BOT_TOKEN}"] * 2
     assert _pauses(sessions) == {
         other: ("not_installed", 4, clock.now + timedelta(seconds=PROBE_CAP_SECONDS))}
+
+
+def test_a_row_queued_after_an_uninstall_is_no_probe(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    """A row queued after Slack said Vigie was uninstalled (a webhook source) waits for the
+    install: the pause's probe time has come, and Slack would take the post (the stand-in
+    still accepts the token), but the row is no probe. Before, it was sent and its success
+    ended the pause while the mark stayed: the outbox flowed for a workspace whose sources
+    were not polled. The install ends both; the row goes then."""
+    clock = Clock()
+    assert do_uninstalled(sessions, TEAM_ID, "app_uninstalled", now=clock.now).known
+    _queue(sessions, workspace_id, "card-like:1", timedelta(minutes=5))
+    clock.now += timedelta(hours=1)
+    sender = sender_for(sessions, slack_standin, clock)
+    assert sender.flush().sent == 0
+    sender.flush()
+    assert slack_standin.messages_in(CHANNEL_ID) == []
+    assert _pauses(sessions) == {
+        workspace_id: ("app_uninstalled", 0, clock.now - timedelta(hours=1))}
+    with sessions() as session:
+        assert session.scalars(select(Workspace.uninstalled_at)).one() is not None
+    assert do_reinstalled(sessions, TEAM_ID, now=clock.now)
+    assert sender.flush().sent == 1
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["card-like:1"]
