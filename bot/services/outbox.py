@@ -781,11 +781,13 @@ class OutboxSender:
     def _check_token(self, workspace_id: int, probe_at: datetime,
                      report: FlushReport) -> None:
         """Probe the pause of ``workspace_id`` on a refused token when no row of it went to
-        Slack in this flush (none due: a quiet workspace, which the scheduled jobs queue
-        nothing for while it is paused, ``reach``): ask Slack whether it accepts the token
-        now (``Notifier.check_token``, ``auth.test``). Accepted, the pause ends as after a
-        delivery (``_resume``); refused, it is extended as after a refused delivery
-        (``_pause``); Slack not reached, it is tried again later, the pause kept as it is.
+        Slack in this flush and none is due (a quiet workspace, which the scheduled jobs
+        queue nothing for while it is paused, ``reach``; a row due but not tried, the
+        flush's budget spent first, is the probe of a later flush): ask Slack whether it
+        accepts the token now (``Notifier.check_token``, ``auth.test``). Accepted, the
+        pause ends as after a delivery (``_resume``); refused, it is extended as after a
+        refused delivery (``_pause``); Slack not reached, it is tried again later, the
+        pause kept as it is.
 
         The probe is claimed first by moving the pause's probe time on by ``SEND_LEASE``
         (compare-and-set on ``probe_at``, its time when the flush began), so that of the
@@ -794,6 +796,8 @@ class OutboxSender:
         (``bot.services.installs.do_reinstalled``)."""
         now = self._clock()
         with transaction(self._sessions) as session:
+            if self._row_due(session, workspace_id, now):
+                return  # not tried in this flush (its budget ran out...): it is the probe
             claimed = session.execute(
                 update(OutboxPause)
                 .where(OutboxPause.workspace_id == workspace_id,
@@ -819,6 +823,18 @@ class OutboxSender:
                 self._resume(session, workspace_id, posted=False)
         if uninstalled is None and self.token_watch is not None:
             self.token_watch.accepted()
+
+    def _row_due(self, session: Session, workspace_id: int, now: datetime) -> bool:
+        """Whether a pending row of ``workspace_id`` is due, one this sender would try as
+        the probe of its pause (not a recheck, nor a row left to a newer release)."""
+        query = select(OutboxMessage.id).where(
+            OutboxMessage.workspace_id == workspace_id,
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.kind != KIND_RECHECK)
+        if self._not_known:
+            query = query.where(OutboxMessage.id.not_in(list(self._not_known)))
+        return session.scalar(query.limit(1)) is not None
 
     def _consider(self, row_id: int, channel: str, next_attempt_at: datetime,
                   workspace_id: int, now: datetime, wait: bool, blocked: set[str],

@@ -526,3 +526,27 @@ def test_a_row_queued_after_an_uninstall_is_no_probe(
     assert do_reinstalled(sessions, TEAM_ID, now=clock.now)
     assert sender.flush().sent == 1
     assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["card-like:1"]
+
+
+def test_a_due_row_the_flush_had_no_budget_for_is_still_the_probe(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    """The paused workspace's due row is not tried in this flush (its budget goes to an
+    earlier row of another workspace): no auth.test is asked for it; the row is the probe
+    of the next flush, and its delivery ends the pause. Before, the flush asked auth.test
+    too, a second probe for a workspace that had one due."""
+    clock = Clock()
+    other = _other_workspace(sessions)
+    with transaction(sessions) as session:
+        do_enqueue(session, workspace_id=workspace_id, kind=KIND_POST, channel="C0FIRST001",
+                   payload={"text": "first"})
+    _pause(sessions, other, clock.now)
+    _queue(sessions, other, "card-like:1", timedelta(minutes=5))
+    sender = sender_for(sessions, slack_standin, clock)
+    assert sender.flush(limit=1).sent == 1
+    assert slack_standin.calls("auth.test") == []
+    assert other in _pauses(sessions)
+    assert sender.flush().sent == 1
+    assert slack_standin.calls("auth.test") == []
+    assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["card-like:1"]
+    assert _pauses(sessions) == {}
