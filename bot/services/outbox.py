@@ -1700,21 +1700,16 @@ class OutboxSender:
         session.delete(pause)
         session.flush()
         skipped = 0
-        if error in DEAD_TOKEN_PAUSES and now - STALE_REPORTS > as_utc(paused_at):
+        if error in DEAD_TOKEN_PAUSES:
             # As at a reinstall (``installs.do_reinstalled``): the SLA checks skipped the
             # workspace while its token was refused (``reach``); after days out of reach,
-            # the deadlines that passed meanwhile must not all be announced now. Only
-            # those that came due more than ``STALE_REPORTS`` ago are skipped, as the
-            # digests and reports kept that long are dropped: a pause of minutes or hours
-            # (one refused delivery, the next probe going through) loses no breach note
-            # or escalation, the next SLA check sends them.
-            from bot.services.sla import skip_missed_breaches
+            # the deadlines that passed meanwhile must not all be announced now.
+            from bot.services.sla import skip_stale_breaches
 
             timezone = session.scalar(select(Workspace.timezone).where(
                 Workspace.id == workspace_id))
-            skipped = skip_missed_breaches(session, workspace_id, as_utc(paused_at),
-                                           now - STALE_REPORTS,
-                                           timezone or self._default_timezone)
+            skipped = skip_stale_breaches(session, workspace_id, as_utc(paused_at), now,
+                                          timezone or self._default_timezone)
         waiting = int(session.scalar(select(func.count()).select_from(OutboxMessage).where(
             OutboxMessage.workspace_id == workspace_id,
             OutboxMessage.status == OutboxStatus.PENDING.value)) or 0)

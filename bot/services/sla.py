@@ -46,7 +46,7 @@ from bot.services import backfill, cases
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import ServiceError, Worded
-from bot.services.outbox import KIND_POST, KIND_THREAD, card_channels, do_enqueue
+from bot.services.outbox import KIND_POST, KIND_THREAD, STALE_REPORTS, card_channels, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.reach import reachable
 from bot.services.watches import get_watch_by_name
@@ -341,6 +341,23 @@ def skip_missed_breaches(session: Session, workspace_id: int, since: datetime,
             session.add(SlaNotice(mention_id=mention_id, kind="breach", recipient=MISSED))
             skipped += 1
     return skipped
+
+
+def skip_stale_breaches(session: Session, workspace_id: int, since: datetime,
+                        now: datetime, default_tz: str = "UTC") -> int:
+    """Inside the caller's transaction, once ``workspace_id`` is reachable again at ``now``
+    after being out of reach since ``since``: mark as sent the breach notices that came
+    due then more than ``STALE_REPORTS`` before ``now`` (``skip_missed_breaches``);
+    returns how many.
+
+    Those due more recently are left to the next check, which sends them: a short time
+    out of reach (one refused delivery, the next probe going through) loses no breach note
+    or escalation, as a digest or report kept less than ``STALE_REPORTS`` is still sent
+    (``outbox.drop_stale_reports``)."""
+    if now - STALE_REPORTS <= since:
+        return 0
+    return skip_missed_breaches(session, workspace_id, since, now - STALE_REPORTS,
+                                default_tz)
 
 
 def due_at(session: Session, mention: Mention) -> datetime | None:
