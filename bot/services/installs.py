@@ -24,7 +24,7 @@ from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.outbox import drop_stale_reports
 from bot.services.reach import DEAD_TOKEN_PAUSES
-from bot.services.sla import skip_missed_breaches
+from bot.services.sla import skip_stale_breaches
 from storage import repositories as repo
 from storage.db import transaction
 from storage.models import AuditEvent, OutboxMessage, OutboxStatus, SourceRow, Workspace
@@ -127,9 +127,11 @@ def do_reinstalled(sessions: sessionmaker[Session], team_id: str, *,
     When it was out of reach (marked, or its outbox paused on a refused token), from then
     to now: daily digests and monthly reports still queued from more than
     ``STALE_REPORTS`` ago are dropped (``drop_stale_reports``), and the SLA breach notices
-    that came due meanwhile are marked sent, none posted (``skip_missed_breaches``): the
-    checks skipped the workspace, and its first check would otherwise post every breach
-    and escalation of those days at once. Cards and other messages are sent as queued.
+    that came due meanwhile more than ``STALE_REPORTS`` ago are marked sent, none posted
+    (``skip_stale_breaches``, as when a pause on a refused token ends): the checks skipped
+    the workspace, and its first check would otherwise post every breach and escalation
+    of those days at once. Those due within the last ``STALE_REPORTS``, like the digests
+    queued then, are still sent. Cards and other messages are sent as queued.
 
     The workspace's sources were not polled while it was marked: each backfills the gap
     quietly at its next poll, as a source resumed after a pause does."""
@@ -156,8 +158,8 @@ def do_reinstalled(sessions: sessionmaker[Session], team_id: str, *,
         session.flush()
         dropped = drop_stale_reports(session, workspace.id, now,
                                      "dropped: stale digest or report after a reinstall")
-        skipped = skip_missed_breaches(session, workspace.id, since, now,
-                                       workspace.timezone or default_tz)
+        skipped = skip_stale_breaches(session, workspace.id, since, now,
+                                      workspace.timezone or default_tz)
         if marked is not None:
             # None was polled while uninstalled: each backfills that gap quietly.
             backfill.mark_resumed(session, session.scalars(

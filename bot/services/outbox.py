@@ -97,9 +97,9 @@ What a row that cannot go out does to the others:
   A workspace out of reach (uninstalled, its token refused: ``bot.services.reach``) gets
   no scheduled digest, report, SLA notice or spike alert; the digests and reports queued
   before, kept more than ``STALE_REPORTS``, are dropped at the reinstall or at the probe
-  (``drop_stale_reports``), and the SLA breaches that came due meanwhile are skipped at the
-  reinstall or, those that came due more than ``STALE_REPORTS`` ago, when the pause ends
-  (``sla.skip_missed_breaches``).
+  (``drop_stale_reports``), and the SLA breaches that came due meanwhile more than
+  ``STALE_REPORTS`` ago are skipped, at the reinstall or when the pause ends
+  (``sla.skip_stale_breaches``).
 - A channel Slack refuses (archived, private without the bot... see ``CHANNEL_ERRORS``)
   fails its row for good (it stays failed, for ``vigie outbox retry`` once fixed), is
   written in the audit trail (``watch list`` flags the watches alerting there until a

@@ -550,3 +550,20 @@ def test_a_due_row_the_flush_had_no_budget_for_is_still_the_probe(
     assert slack_standin.calls("auth.test") == []
     assert [m["text"] for m in slack_standin.messages_in(CHANNEL_ID)] == ["card-like:1"]
     assert _pauses(sessions) == {}
+
+
+def test_a_reinstall_within_a_day_of_a_breach_still_sends_it(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """Vigie is uninstalled ten minutes after an urgent mention came in and installed again
+    two hours after its deadline passed: the breach note and the escalation DM, due less
+    than STALE_REPORTS ago, are sent at the next check, as when a pause on a refused
+    token ends. Before, the reinstall marked every breach since the uninstall as sent."""
+    an_assigned_urgent_mention(sessions, workspace_id, T0)
+    _uninstall(sessions, T0 + timedelta(minutes=10))
+    assert run_sla_checks(sessions, T0 + timedelta(hours=2), "UTC") == 0  # out of reach
+    back = T0 + timedelta(hours=3)
+    assert do_reinstalled(sessions, TEAM_ID, now=back)
+    assert run_sla_checks(sessions, back, "UTC") == 2
+    with sessions() as session:
+        assert sorted((r.kind, r.channel) for r in session.scalars(select(OutboxMessage))) == [
+            ("post", "U0APPROVER"), ("thread", "C0ACME123")]
