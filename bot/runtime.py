@@ -26,6 +26,7 @@ from bot.messages.delivery import HomePublisher, Notifier, UserDirectories
 from bot.services.cards import register_card_renderers
 from bot.services.notifications import refresh_homes, send_approval_digests
 from bot.services.outbox import OutboxSender
+from bot.services.polling import StrandedClaims
 from bot.services.ratelimit import RateLimiter
 from bot.services.workspaces import CONSOLE_TEAM_ID, WorkspaceDirectory
 from bot.slack.users import AccountCache
@@ -140,6 +141,9 @@ class Runtime:
     accounts: AccountCache = field(default_factory=AccountCache, repr=False)
     """What Slack said about users lately (``users.info``), so a busy user's requests do not
     each ask again (in this process)."""
+    stranded_claims: StrandedClaims = field(default_factory=StrandedClaims, repr=False)
+    """Sources whose poll the database failed while out of reach: the poll ticks release
+    their claims once it answers again (in this process)."""
 
     def __post_init__(self) -> None:
         self._closed = False

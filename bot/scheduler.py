@@ -225,7 +225,8 @@ def _poll(runtime: Runtime, stop: threading.Event | None = None) -> None:
         report = run_poll_tick(runtime.sessions, http_factory(runtime.settings),
                                concurrency=runtime.settings.poll_concurrency,
                                budget=runtime.settings.poll_source_budget_seconds,
-                               backfill_hours=runtime.settings.backfill_hours, stop=stop)
+                               backfill_hours=runtime.settings.backfill_hours, stop=stop,
+                               stranded=runtime.stranded_claims)
     except PollStopped:
         log.info("poll stopped: the process is stopping")
         return

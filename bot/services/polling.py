@@ -216,6 +216,52 @@ def release_claims(sessions: sessionmaker[Session], sources: Sequence[ClaimedSou
     return released
 
 
+class StrandedClaims:
+    """The claims of sources whose poll failed with the database out of reach, so that
+    their failure could not be recorded either: held until their lease ran out
+    (``lease_for``: ten minutes at least), they would not be polled again for that long
+    once the database is back. A process keeps one; each tick gives them back their
+    schedule (``release_claims``) before it claims, once the database answers."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sources: dict[int, ClaimedSource] = {}
+
+    def add(self, sources: Sequence[ClaimedSource]) -> None:
+        """Keep ``sources`` (claims not recorded) until a release goes through."""
+        with self._lock:
+            self._sources.update((source.id, source) for source in sources)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._sources)
+
+    def release(self, sessions: sessionmaker[Session]) -> int:
+        """Release the claims kept (``release_claims``); returns how many went back to
+        their schedule. With the database still out of reach they are kept for the next
+        try; a release failing for another reason is logged and they are forgotten (their
+        leases run out on their own)."""
+        with self._lock:
+            sources = list(self._sources.values())
+        if not sources:
+            return 0
+        try:
+            released = release_claims(sessions, sources)
+        except SQLAlchemyError as err:
+            if is_transient(err):
+                return 0
+            log.exception("could not release the claims of polls the database failed")
+            released = 0
+        with self._lock:
+            for source in sources:
+                if self._sources.get(source.id) is source:
+                    del self._sources[source.id]
+        if released:
+            log.info("the database is back: %d source(s) whose poll it failed are due again",
+                     released)
+        return released
+
+
 def fetch_source(source: ClaimedSource, http_factory: HttpFactory, *,
                  budget: float = DEFAULT_SOURCE_BUDGET,
                  on_client: Callable[[HttpClient], None] | None = None) -> FetchResult:
@@ -596,7 +642,7 @@ def run_poll_tick(
     only_ids: Sequence[int] | None = None, force: bool = False, dry_run: bool = False,
     progress: Callable[[SourceOutcome, int, int], None] | None = None,
     budget: float = DEFAULT_SOURCE_BUDGET, backfill_hours: int = backfill.DEFAULT_HOURS,
-    stop: threading.Event | None = None,
+    stop: threading.Event | None = None, stranded: StrandedClaims | None = None,
 ) -> TickReport:
     """Poll every due source once (``limit`` at most): claim, fetch concurrently, ingest,
     record health.
@@ -615,9 +661,16 @@ def run_poll_tick(
     are those of a source that failed for longer than that once it answers again.
     Once ``stop`` is set (the process is stopping), the fetches in flight are cut short,
     the sources not stored yet are released as on Ctrl-C, and PollStopped is raised.
+    A source whose poll the database failed, its failure not recorded either (the
+    database out of reach), is released at the end of the tick, or, the database still
+    out of reach, kept in ``stranded`` (the process's) and released at the start of a
+    later tick: the first tick after the outage polls it, not one ten minutes later.
     """
     if stop is not None and stop.is_set():
         raise PollStopped
+    stranded = stranded if stranded is not None else StrandedClaims()
+    if not dry_run:
+        stranded.release(sessions)
     claimed: list[ClaimedSource] = []
     taken: set[int] = set()
     hold = lease_for(budget)
@@ -642,8 +695,10 @@ def run_poll_tick(
     for source in first:
         fetches.submit(source)
     settled: set[int] = set()
+    unrecorded: list[ClaimedSource] = []
     try:
-        for outcome in _poll(sessions, fetches, budget, backfill_hours, dry_run=dry_run):
+        for outcome in _poll(sessions, fetches, budget, backfill_hours, dry_run=dry_run,
+                             unrecorded=unrecorded):
             settled.add(outcome.source.id)
             report.outcomes.append(outcome)
             if progress is not None:
@@ -651,7 +706,11 @@ def run_poll_tick(
     except BaseException:  # Ctrl-C (KeyboardInterrupt), PollStopped, on its way out
         if not dry_run:
             _release_quietly(sessions, [s for s in claimed if s.id not in settled])
+            stranded.add(unrecorded)
         raise
+    if unrecorded:
+        stranded.add(unrecorded)
+        stranded.release(sessions)
     return report
 
 
@@ -678,12 +737,13 @@ def _release_quietly(sessions: sessionmaker[Session], sources: list[ClaimedSourc
 
 
 def _poll(sessions: sessionmaker[Session], fetches: _Fetches, budget: float,
-          backfill_hours: int, *, dry_run: bool) -> Iterator[SourceOutcome]:
+          backfill_hours: int, *, dry_run: bool,
+          unrecorded: list[ClaimedSource]) -> Iterator[SourceOutcome]:
     """Store each fetch as it settles, each source in its own transaction; a failure is
     recorded in the source's health, with backoff (``dry_run``: rolled back, and a
-    failure only reported)."""
+    failure only reported). The sources whose failure the database could not record
+    are added to ``unrecorded``."""
     store = _try_store if dry_run else _store
-    unrecorded = 0
     for source, future in fetches.settle():
         outcome = SourceOutcome(source)
         now = source.polled_at or utcnow()
@@ -704,27 +764,31 @@ def _poll(sessions: sessionmaker[Session], fetches: _Fetches, budget: float,
                 outcome.error = redact(str(err) if isinstance(err, SourceError)
                                        else repr(err), secret_values(source.kind, source.config))
             else:
-                outcome.error, unrecorded = _record(sessions, source, err, now, unrecorded)
+                outcome.error, recorded = _record(sessions, source, err, now,
+                                                  len(unrecorded))
+                if not recorded:
+                    unrecorded.append(source)
         outcome.seconds = fetches.seconds(source)
         yield outcome
 
 
 def _record(sessions: sessionmaker[Session], source: ClaimedSource, error: Exception,
-            now: datetime, unrecorded: int) -> tuple[str, int]:
+            now: datetime, unrecorded: int) -> tuple[str, bool]:
     """``record_failure`` in its own transaction: the poll's error as its health tells
-    it, and how many failures of the tick went unrecorded so far. A database that is
-    still down (failing for a passing reason) cannot store the health either: the tick
-    goes on, the source keeps its claim until the claim runs out (``lease_for``) and the
-    next poll tries again; one warning per tick. Any other failure is raised."""
+    it, and whether it was recorded (``unrecorded``: how many failures of the tick were
+    not, so far). A database that is still down (failing for a passing reason) cannot
+    store the health either: the tick goes on, and the source's claim is released once
+    the database answers (``StrandedClaims``), so that the next poll tries again; one
+    warning per tick. Any other failure is raised."""
     try:
         with transaction(sessions) as session:
-            return record_failure(session, source.id, error, now), unrecorded
+            return record_failure(session, source.id, error, now), True
     except SQLAlchemyError as failed:
         if not is_transient(failed):
             raise
         if not unrecorded:
             log.warning("polling source %s (%s): the database could not record its failure "
-                        "(%s); it is polled again once its claim runs out", source.id,
+                        "(%s); it is polled again once the database answers", source.id,
                         source.kind, error_kind(failed))
     message = failure_message(error)
-    return redact(message, secret_values(source.kind, source.config)) or message, unrecorded + 1
+    return redact(message, secret_values(source.kind, source.config)) or message, False
