@@ -46,10 +46,12 @@ class UserContext:
     :func:`actor_of`)."""
 
 
-def _team_and_user(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+def installed_team(body: dict[str, Any]) -> str:
+    """The workspace (``T…``) of the Vigie installation a request or an event serves, as
+    Slack names it in ``body``; "" when it does not say. Not Bolt's ``context.team_id``,
+    which on Enterprise Grid may be the org's ``E…`` id or None (see below)."""
     user: dict[str, Any] = body["user"] if isinstance(body.get("user"), dict) else {}
     team: dict[str, Any] = body["team"] if isinstance(body.get("team"), dict) else {}
-    event: dict[str, Any] = body["event"] if isinstance(body.get("event"), dict) else {}
     view: dict[str, Any] = body["view"] if isinstance(body.get("view"), dict) else {}
     # A modal's team.id is the submitter's own workspace (another organisation's, in a
     # Slack Connect channel); the view names the workspace Vigie is installed in
@@ -59,11 +61,19 @@ def _team_and_user(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     authorized = (body["authorizations"][0] if isinstance(body.get("authorizations"), list)
                   and body["authorizations"] and isinstance(body["authorizations"][0], dict)
                   else {})
-    team_id = str(view.get("app_installed_team_id") or authorized.get("team_id")
-                  or body.get("context_team_id") or body.get("team_id") or team.get("id")
-                  or user.get("team_id") or "")
+    # Some events carry no ``authorizations`` (``app_uninstalled``, ``tokens_revoked``:
+    # https://docs.slack.dev/reference/events/app_uninstalled), where Bolt takes the
+    # envelope's team_id: ``context_team_id`` names the workspace then.
+    return str(view.get("app_installed_team_id") or authorized.get("team_id")
+               or body.get("context_team_id") or body.get("team_id") or team.get("id")
+               or user.get("team_id") or "")
+
+
+def _team_and_user(body: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
+    user: dict[str, Any] = body["user"] if isinstance(body.get("user"), dict) else {}
+    event: dict[str, Any] = body["event"] if isinstance(body.get("event"), dict) else {}
     user_id = str(body.get("user_id") or user.get("id") or event.get("user") or "")
-    return team_id, user_id, user
+    return installed_team(body), user_id, user
 
 
 def is_external(user: dict[str, Any], team_id: str, enterprise_id: str | None) -> bool:
