@@ -764,6 +764,8 @@ def event_envelope(
     event_id: str | None = None,
     event_time: int | None = None,
     authed_user_id: str = k.BOT_USER_ID,
+    enterprise_id: str | None = None,
+    authorized: bool = True,
 ) -> dict[str, Any]:
     """Wrap ``event`` in the ``event_callback`` envelope Slack posts.
 
@@ -771,7 +773,29 @@ def event_envelope(
     event, type, event_id, event_time, authed_users) plus the ``authorizations``,
     ``is_ext_shared_channel`` and ``event_context`` fields Slack adds today.
     ``event_ts`` is filled in when missing.
+
+    ``enterprise_id``: an event of workspace ``team_id`` of that Enterprise Grid org: the
+    envelope's ``team_id`` is the org's ``E…`` id, ``context_team_id`` the workspace.
+    ``authorized=False``: no ``authorizations``, as Slack sends "most events" with them
+    only (https://api.slack.com/enterprise/apps/changes-apis); the examples of
+    ``app_uninstalled`` and ``tokens_revoked`` carry none
+    (https://docs.slack.dev/reference/events/app_uninstalled,
+    https://docs.slack.dev/reference/events/tokens_revoked).
     """
+    envelope = _envelope(event, team_id=team_id, api_app_id=api_app_id, event_id=event_id,
+                         event_time=event_time, authed_user_id=authed_user_id)
+    if enterprise_id is not None:
+        envelope["team_id"] = envelope["enterprise_id"] = enterprise_id
+        envelope["context_enterprise_id"] = enterprise_id
+        envelope["authorizations"][0]["enterprise_id"] = enterprise_id
+    if not authorized:
+        del envelope["authorizations"]
+    return envelope
+
+
+def _envelope(event: dict[str, Any], *, team_id: str, api_app_id: str,
+              event_id: str | None, event_time: int | None,
+              authed_user_id: str) -> dict[str, Any]:
     now = time.time()
     event = dict(event)
     event.setdefault("event_ts", f"{now:.6f}")

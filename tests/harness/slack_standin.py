@@ -1105,12 +1105,17 @@ class SlackStandIn:
     def uninstall(self, app_url: str, signing_secret: str, token: str, *,
                   team_id: str = k.TEAM_ID, bot_user_id: str = k.BOT_USER_ID,
                   events: Iterable[str] = ("tokens_revoked", "app_uninstalled"),
-                  **delivery: Any) -> list[Any]:
+                  enterprise_id: str | None = None, **delivery: Any) -> list[Any]:
         """Slack uninstalling the app from ``team_id``: every call with ``token`` now answers
         ``token_revoked``, then each of ``events`` (``app_uninstalled``, ``tokens_revoked``
         naming ``bot_user_id``) is posted, signed, to the app at ``app_url``. Returns the
         app's answers (``httpx.Response``); ``delivery``: ``slack_requests.event`` options
-        (``retry_num``, ``event_id``...)."""
+        (``retry_num``, ``event_id``...).
+
+        With ``enterprise_id``, ``team_id`` is a workspace of that Enterprise Grid org and
+        the events come as on Grid: the envelope's team_id the org's, the workspace in
+        ``context_team_id``, and no ``authorizations`` (Slack's examples of these two
+        events carry none: ``slack_requests.event_envelope``)."""
         from tests.harness import slack_requests
 
         self.revoke_token(token)
@@ -1119,8 +1124,10 @@ class SlackStandIn:
             event: dict[str, Any] = {"type": name}
             if name == "tokens_revoked":
                 event["tokens"] = {"bot": [bot_user_id]}
+            grid: dict[str, Any] = ({"enterprise_id": enterprise_id, "authorized": False}
+                    if enterprise_id is not None else {})
             answers.append(slack_requests.event(app_url, signing_secret, event,
-                                                team_id=team_id, **delivery))
+                                                team_id=team_id, **grid, **delivery))
         return answers
 
     def restore_token(self, token: str) -> None:
