@@ -21,6 +21,7 @@ from bot.services.installs import do_reinstalled, do_uninstalled
 from bot.services.workspace_settings import do_adopt_installer_language
 from bot.services.workspaces import UnknownWorkspace
 from bot.slack.client import build_web_client
+from handlers.context import installed_team
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +82,16 @@ def register(app: App, runtime: Runtime, *, home_team: str | None = None) -> Non
     With several workspaces the team's stored tokens are deleted (Bolt's
     ``TokenRevocationListeners`` on our installation store). With one bot token
     (``home_team``: the token's team, when known) the token is dead: ``/readyz`` says so.
+
+    The team is the workspace the event names (``installed_team``), as for every other
+    listener: on Enterprise Grid, Bolt's ``context.team_id`` for these events (which
+    carry no ``authorizations``) is the envelope's team_id, the org's ``E…`` id.
     """
     store = app.installation_store if runtime.settings.oauth else None
     revocations = TokenRevocationListeners(store) if store is not None else None
 
-    def gone(context: BoltContext, body: dict[str, Any], reason: str,
+    def gone(context: BoltContext, body: dict[str, Any], team_id: str, reason: str,
              forget: Callable[[], None] | None) -> None:
-        team_id = context.team_id or ""
         if store is None and home_team and team_id != home_team:
             log.warning("ignored %s for %s: SLACK_BOT_TOKEN belongs to %s", reason, team_id,
                         home_team)
@@ -108,30 +112,37 @@ def register(app: App, runtime: Runtime, *, home_team: str | None = None) -> Non
             watch.refused(reason)
 
     def on_app_uninstalled(body: dict[str, Any], context: BoltContext) -> None:
+        team_id = installed_team(body)
         forget = None
         if revocations is not None:
             def forget() -> None:
-                revocations.handle_app_uninstalled_events(context)
-        gone(context, body, "app_uninstalled", forget)
+                revocations.handle_app_uninstalled_events(_of_team(context, team_id))
+        gone(context, body, team_id, "app_uninstalled", forget)
 
     def on_tokens_revoked(event: dict[str, Any], body: dict[str, Any],
                           context: BoltContext) -> None:
+        team_id = installed_team(body)
         tokens = event.get("tokens") or {}
         if not tokens.get("bot"):
             # Only people's tokens (Vigie asks for none): the bot still works.
             if revocations is not None:
-                revocations.handle_tokens_revoked_events(event, context)
-            log.info("Slack revoked people's tokens of %s; Vigie's bot token stays",
-                     context.team_id)
+                revocations.handle_tokens_revoked_events(event, _of_team(context, team_id))
+            log.info("Slack revoked people's tokens of %s; Vigie's bot token stays", team_id)
             return
         forget = None
         if revocations is not None:
             def forget() -> None:
-                revocations.handle_tokens_revoked_events(event, context)
-        gone(context, body, "tokens_revoked", forget)
+                revocations.handle_tokens_revoked_events(event, _of_team(context, team_id))
+        gone(context, body, team_id, "tokens_revoked", forget)
 
     app.event("app_uninstalled")(on_app_uninstalled)
     app.event("tokens_revoked")(on_tokens_revoked)
+
+
+def _of_team(context: BoltContext, team_id: str) -> BoltContext:
+    """``context`` naming ``team_id`` as its team, for Bolt's revocation listeners, which
+    delete the stored tokens of ``context.enterprise_id`` and ``context.team_id``."""
+    return BoltContext({**context, "team_id": team_id or None})
 
 
 def _event_time(body: dict[str, Any]) -> datetime | None:

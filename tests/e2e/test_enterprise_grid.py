@@ -27,9 +27,17 @@ from storage import repositories as repo
 from storage.db import make_engine, make_session_factory, transaction
 from storage.models import Watch, Workspace
 from storage.secret_box import SecretBox
-from tests.e2e.conftest import VigieApp, start_vigie
+from tests.e2e.conftest import VigieApp, eventually, start_vigie
 from tests.e2e.test_oauth import NEW_TEAM, NEW_TOKEN, install, start_oauth_vigie
-from tests.harness.constants import BOT_ID, BOT_USER_ID, SIGNING_SECRET, TEAM_ID, USER_ID
+from tests.e2e.test_uninstall import _audit, _stored_tokens
+from tests.harness.constants import (
+    BOT_ID,
+    BOT_TOKEN,
+    BOT_USER_ID,
+    SIGNING_SECRET,
+    TEAM_ID,
+    USER_ID,
+)
 from tests.harness.slack_requests import (
     JSON_CONTENT_TYPE,
     app_home_opened_event,
@@ -198,3 +206,42 @@ def test_an_event_of_an_org_wide_install_is_ignored_quietly(
                if r.levelno == logging.DEBUG)
     assert vigie.standin.calls("views.publish") == []
     assert _teams(vigie) == []
+
+
+def _uninstalled(vigie: VigieApp, team_id: str) -> bool:
+    with vigie.runtime.sessions() as session:
+        return session.scalar(select(Workspace.uninstalled_at)
+                              .where(Workspace.team_id == team_id)) is not None
+
+
+def test_uninstalling_a_grid_workspace_install_rests_that_workspace(
+        oauth_on_grid: VigieApp) -> None:
+    """Slack's app_uninstalled and tokens_revoked as on Grid: the envelope's team_id is the
+    org's, the workspace in context_team_id, and no authorizations (as Slack's examples of
+    these events show none). Before, the handlers took Bolt's context.team_id, the org's
+    E… id: no workspace was marked ("Vigie had no data") and the workspace's tokens were
+    kept (looked up under the org's id as a team)."""
+    vigie = oauth_on_grid
+    install(vigie)
+    assert _stored_tokens(vigie) == (1, 1)
+    answers = vigie.standin.uninstall(vigie.url, SIGNING_SECRET, NEW_TOKEN, team_id=NEW_TEAM,
+                                      bot_user_id="U07NEWBOT", enterprise_id=ORG)
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    eventually(lambda: _audit(vigie, "workspace.uninstalled") == 1)
+    assert _uninstalled(vigie, NEW_TEAM)
+    eventually(lambda: _stored_tokens(vigie) == (0, 0))
+    assert _teams(vigie) == [NEW_TEAM]
+
+
+def test_uninstalling_on_grid_with_one_bot_token(workspace_token: VigieApp) -> None:
+    """One bot token, of a workspace of a Grid org: Slack's app_uninstalled (the envelope's
+    team_id the org's, no authorizations) rests the token's workspace. Before, the org's
+    E… id was taken for another team's ("SLACK_BOT_TOKEN belongs to T…") and ignored."""
+    vigie = workspace_token
+    vigie.slack.command_answer("help", enterprise_id=ORG)  # the workspace is known
+    answers = vigie.standin.uninstall(vigie.url, SIGNING_SECRET, BOT_TOKEN, team_id=TEAM_ID,
+                                      bot_user_id=BOT_USER_ID, enterprise_id=ORG,
+                                      events=["app_uninstalled"])
+    assert [a.status_code for a in answers] == [200], [a.text for a in answers]
+    eventually(lambda: _audit(vigie, "workspace.uninstalled") == 1)
+    assert _uninstalled(vigie, TEAM_ID)
