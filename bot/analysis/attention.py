@@ -5,7 +5,8 @@ whatever the words: a reply that gives the order number the agent asked for need
 answer as much as a question does. These signals are read from characters, not words,
 so they hold for a mention in a language no model knows: question and exclamation
 marks, negative emoji and emoticons, an @handle (addressed to someone), numbers shaped
-like an order or case id. ``waiting_for_answer`` turns them, with the intent, into the
+like an order or case id, and a few known thanks formulas (``THANKS_FORMULAS``, a
+small multilingual list). ``waiting_for_answer`` turns them, with the intent, into the
 "waiting for an answer" part of the priority.
 """
 
@@ -31,6 +32,7 @@ from bot.analysis.text import (
     VERSION_RE,
     count_marks,
     digit_shape,
+    fold_accents,
     strip_links,
 )
 from bot.analysis.topics import detect_topics
@@ -52,6 +54,65 @@ aangekomen. Geweldige service 👍" 10."""
 AMBIGUOUS_THANKS_WORDS_MAX = 3
 """A thumbs-up or applause alone makes a thank-you of at most this many words:
 "teşekkürler, harika hizmet 👏👏" has 3, "siparişim hâlâ gelmedi, teşekkürler 👍" 4."""
+THANKS_FORMULAS = (
+    # en, fr, es, pt, de (their models or rules read them; listed for a text too short
+    # for the language detector: "@acme danke!")
+    "thanks", "thank you", "thank you so much", "thanks a lot", "many thanks", "thx", "cheers",
+    "merci", "merci beaucoup", "merci bien", "mille mercis",
+    "gracias", "muchas gracias", "mil gracias", "muchisimas gracias",
+    "obrigado", "obrigada", "muito obrigado", "muito obrigada", "valeu",
+    "danke", "danke schon", "dankeschon", "danke sehr", "vielen dank", "herzlichen dank",
+    # it, nl, sv, da, no, fi, pl, cs, sk, ro, hu, tr, id, ca: no model reads them
+    "grazie", "grazie mille", "mille grazie", "grazie tante", "grazie infinite",
+    "dank je", "dank je wel", "dank u", "dank u wel", "dank jullie", "dank jullie wel",
+    "bedankt", "hartelijk dank", "heel erg bedankt",
+    "tack", "tack sa mycket", "tusen tack", "stort tack", "tusind tak", "mange tak",
+    "takk", "tusen takk", "mange takk", "kiitos", "kiitos paljon", "paljon kiitoksia",
+    "dziekuje", "dzieki", "dziekujemy", "bardzo dziekuje", "dekuji", "diky", "moc dekuji",
+    "dakujem", "multumesc", "mersi", "koszonom", "koszi", "tesekkurler", "tesekkur ederim",
+    "cok tesekkurler", "sagol", "sagolun", "terima kasih", "makasih", "gracies",
+    "moltes gracies",
+    # other scripts
+    "спасибо", "спасибо большое", "большое спасибо", "дякую", "ευχαριστώ", "ευχαριστω",
+    "ευχαριστούμε", "ありがとう", "ありがとうございます", "ありがとうございました", "谢谢",
+    "多谢", "감사합니다", "고맙습니다", "شكرا", "شكرا جزيلا", "תודה", "תודה רבה", "धन्यवाद",
+)
+"""Thank-you formulas, lowercase and accent-free as ``fold_accents`` gives them ("tack så
+mycket" is "tack sa mycket"). A mention that is only one of them ("@acme grazie mille!")
+owes no answer in any language; in a language no sentiment model reads, one with at most
+``THANKS_REST_MAX`` other words, none in ``NOT_THANKS``, is a thank-you ("@acme dank je
+wel, top service"). Not "tak" alone: Danish thanks, but Polish "yes"."""
+THANKS_REST_MAX = 3
+"""Words (of 2 letters or more) besides the thanks formula in a thank-you read with no
+model: "top service", "servizio ottimo", "per l'aiuto" have 2; "il pacco è arrivato rotto"
+has 4 and still alerts. No model reads what those words say, so few."""
+NOT_THANKS = frozenset((
+    "not", "no", "never", "still", "but", "yet", "again", "nothing",  # en
+    "rien", "nada", "nichts",  # fr, es/pt, de: "merci pour rien", "gracias por nada"
+    "niet", "geen", "nooit", "nog", "maar", "steeds", "weer", "niets",  # nl
+    "non", "mai", "ancora", "ma", "pero", "senza", "niente", "nulla",  # it
+    "inte", "ej", "aldrig", "annu", "fortfarande", "men", "igen", "ingenting",  # sv
+    "ikke", "ikkje", "aldri", "endnu", "stadig", "fortsatt", "igjen", "intet",  # da, no
+    "ei", "eivat", "mutta", "viela", "taas", "mitaan",  # fi
+    "nie", "ale", "nadal", "jeszcze", "nigdy", "znowu", "nic",  # pl
+    "ne", "nikdy", "porad", "jeste",  # cs, sk
+    "nu", "dar", "inca", "niciodata", "iar", "nimic",  # ro
+    "nem", "soha", "megint", "semmit",  # hu
+    "degil", "yok", "ama", "fakat", "hala", "henuz", "hic", "yine",  # tr
+    "tidak", "belum", "tapi", "masih", "lagi", "gak", "nggak",  # id
+    "pero", "encara", "res",  # ca
+    "не", "нет", "но", "ещё", "еще", "опять", "снова", "ничего",  # ru
+))
+"""Negation, contrast, "still" and "nothing" words, which turn a short thanks into a
+grievance ("dank je, maar mijn pakket is nog steeds niet aangekomen", "grazie, ma non
+funziona") or sarcasm ("grazie per niente", "bedankt voor niets"), lowercase and
+accent-free."""
+_THANKS_FIRST = frozenset(f.split()[0] for f in THANKS_FORMULAS)
+_THANKS_SEQUENCES = frozenset(tuple(f.split()) for f in THANKS_FORMULAS)
+_THANKS_LONGEST = max(len(f) for f in _THANKS_SEQUENCES)
+# A text of more whitespace-separated chunks (words, emoji, punctuation) is no short
+# thank-you: not read, which spares most texts the folding and word split.
+_THANKS_CHUNKS_MAX = 12
 _NEGATIVE_EMOTICON_RE = re.compile(r"(?:^|\s)(?:>?:-?\(+|:'\(|D:)(?=\s|$)")
 # "@" first, then the look-behind over it and the character before (the same matches as
 # (?<![\w@])@\w{1,30}): ``re`` then skips to the next "@" instead of trying every position.
@@ -101,6 +162,13 @@ class Signals:
     positive_emoji: int = 0
     """Warm emoji (``POSITIVE_EMOJI``) on a text short enough to be a thank-you (see
     ``_thanks_emoji``): the only tone read where no model reads the words."""
+    thanks: bool = False
+    """The words are a thanks formula (``THANKS_FORMULAS``) and at most
+    ``THANKS_REST_MAX`` others, none in ``NOT_THANKS``: a thank-you where no model reads
+    the words ("dank je wel, top service")."""
+    thanks_only: bool = False
+    """The words are nothing but a thanks formula ("@acme grazie mille!"), in any
+    language: a thank-you even where the language detector could not tell."""
 
 
 def language_analysed(language: str | None) -> bool:
@@ -140,6 +208,8 @@ def read_signals(
         five_digits = _FIVE_DIGITS_RE.search(words) is not None
         dot_digit = "." in words and _DOT_DIGIT_RE.search(words) is not None
     analysed = language_analysed(language) or _too_short_to_tell(bare, words, lang_hint)
+    rest = _thanks_rest(words) if len(words.split(None, _THANKS_CHUNKS_MAX)) <= (
+        _THANKS_CHUNKS_MAX) else None
     return Signals(
         addressed=handles > 0 if addressed is None else addressed,
         handles=handles,
@@ -154,6 +224,8 @@ def read_signals(
         version_number=dot_digit and VERSION_RE.search(words) is not None,
         sentiment_analysed=analysed or sentiment_analysed(language),
         positive_emoji=positive,
+        thanks=rest is not None and rest <= THANKS_REST_MAX,
+        thanks_only=rest == 0,
     )
 
 
@@ -170,6 +242,21 @@ def _thanks_emoji(bare: str, words: str) -> int:
     if count > AMBIGUOUS_THANKS_WORDS_MAX:
         warm -= sum(map(AMBIGUOUS_EMOJI.__contains__, bare))
     return warm
+
+
+def _thanks_rest(words: str) -> int | None:
+    """How many words of ``words`` (no handles or links) are not part of a thanks formula
+    (``THANKS_FORMULAS``); None when there is no formula or a word is in ``NOT_THANKS``."""
+    tokens = _WORD_RE.findall(fold_accents(words))
+    if _THANKS_FIRST.isdisjoint(tokens) or not NOT_THANKS.isdisjoint(tokens):
+        return None
+    said = i = 0
+    while i < len(tokens):
+        size = next((n for n in range(min(_THANKS_LONGEST, len(tokens) - i), 0, -1)
+                     if tuple(tokens[i : i + n]) in _THANKS_SEQUENCES), 0)
+        said += size
+        i += size or 1
+    return len(tokens) - said if said else None
 
 
 def _grievance_hashtag(words: str) -> bool:
@@ -231,7 +318,9 @@ def waiting_for_answer(
     entrar... Muchas gracias" still waits): the thanks closing a request is politeness,
     which only the English and French rules flag (``courtesy``). Where no model reads the
     language, a warm emoji (``POSITIVE_EMOJI``) with no question mark, negative emoji or
-    order number is a thank-you ("grazie mille per l'aiuto ❤️").
+    order number is a thank-you ("grazie mille per l'aiuto ❤️"), and so is a thanks
+    formula with a few words (``Signals.thanks``: "dank je wel, top service"); a thanks
+    formula alone (``Signals.thanks_only``: "@acme grazie mille!") is one in any language.
     """
     if not signals.addressed or signals.agent_signed or intent.intent in ("spam", "praise"):
         return False
@@ -246,6 +335,10 @@ def waiting_for_answer(
         return True
     if not signals.substance or "closing" in names or FRIENDLY_REMARK in names:
         return False
+    if (signals.thanks_only or (signals.thanks and not signals.sentiment_analysed)) and not (
+            signals.negative_emoji or signals.question_marks or signals.order_number
+            or requested):
+        return False  # a thanks formula asking nothing: "grazie mille!", "tusind tak"
     friendly = sentiment_label == "positive" and "courtesy" not in names
     if not signals.language_analysed and signals.negative_emoji:
         friendly = False  # only a sentiment model read it, and an angry emoji says otherwise

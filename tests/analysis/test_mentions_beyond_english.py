@@ -218,3 +218,60 @@ def test_complaining_hashtags_alone_still_wait(text: str) -> None:
     analysis = analyse(text)
     assert analysis.waiting
     assert analysis.priority >= DEFAULT_ALERT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@acme dank je wel, top service",
+        "@acme bedankt voor de hulp",
+        "@acme grazie mille, servizio ottimo",
+        "@acme dziękuję, świetna obsługa",
+        "@acme tack så mycket",
+        "@acme tusind tak",
+        "@acme kiitos paljon, hyvää palvelua",
+    ],
+)
+def test_plain_thanks_in_a_language_without_a_model_does_not_alert(text: str) -> None:
+    analysis = analyse(text)
+    assert not analysis.waiting
+    assert analysis.priority < DEFAULT_ALERT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@acme dank je, maar mijn pakket is nog steeds niet aangekomen",
+        "@acme dank je, waar is mijn pakket?",
+        "@acme grazie, ma non funziona",
+        "@acme grazie mille, pacco mai arrivato",
+        "@acme dziękuję, ale paczka nadal nie dotarła",
+        "@acme tack, men paketet har inte kommit",
+        "@acme tack så mycket, när kommer paketet?",
+        "@acme grazie mille 😡",
+        "@acme grazie per niente",
+        "@acme bedankt voor niets",
+    ],
+)
+def test_thanks_then_a_problem_or_a_question_still_alerts(text: str) -> None:
+    analysis = analyse(text)
+    assert analysis.waiting
+    assert analysis.priority >= DEFAULT_ALERT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        ("@acme grazie mille!", None),
+        ("@acme grazie mille!", "it"),
+        ("@acme grazie!!", None),
+        ("@acme kiitos!", None),
+        ("@acme muchas gracias", None),
+        ("@acme tusind tak!", None),
+    ],
+)
+def test_a_thanks_formula_alone_does_not_alert(text: str, hint: str | None) -> None:
+    analysis = analyse(text, hint)
+    assert not analysis.waiting
+    assert analysis.priority < DEFAULT_ALERT_THRESHOLD
+
