@@ -175,6 +175,7 @@ RULES: dict[str, str] = {
         | me voy/vamos/paso/pasamos/cambio/cambiamos a la competencia
         | me cambio/cambiamos de compania/operador/operadora/banco/proveedor
         | cancelo/cancelare/voy a cancelar mi/el contrato/cuenta/suscripcion/linea
+        | voy/vamos a cancelar
         | ich/wir kundige/kundigen | kundige/kundigen ich/wir | werde/werden kundigen
         | vertrag kundigen/gekundigt | wechsle/wechseln zur konkurrenz
         | wechsle/wechseln den/meinen/unseren anbieter | anbieter wechseln
@@ -366,6 +367,28 @@ _NOTHING_BUT = frozenset(("but", "short", "less", "else"))
 # A breakdown or delay can be denied: "aucun retard", "zéro panne", "sans retard".
 _DENIABLE = frozenset(("panne", "pannes", "retard", "retards", "problem", "problems", "probleme",
                        "problemes", "problema", "problemas"))
+# Verbs of leaving a complaint rule reads alone ("cancel*", "resili*"): negated in
+# Portuguese, Spanish, French or Italian they say the customer stays (``_staying``).
+_LEAVING_STEMS = ("cancel", "resili")
+# Their English forms: "no cancel button" is a complaint, not a promise to stay.
+_ENGLISH_LEAVING = frozenset((
+    "cancel", "cancels", "canceled", "cancelled", "canceling", "cancelling", "cancellation",
+    "cancellations",
+))  # fmt: skip
+_ROMANCE_NEGATORS = frozenset(("nao", "no", "ne", "non", "nunca", "jamais", "jamas", "nem",
+                               "ni", "pas", "mai"))
+# Words between the negator and the verb of leaving that keep it a promise to stay:
+# future and intent auxiliaries ("não vou", "no voy a", "je ne vais pas", "non voglio"),
+# object pronouns, "plus"/"mais"/"más". Not "can" ("no puedo cancelar", "je ne peux pas
+# résilier": a customer who cannot leave complains).
+_STAYING_FILLERS = frozenset((
+    "vou", "vamos", "vai", "irei", "iremos", "quero", "penso", "pretendo", "voy", "va", "a",
+    "quiero", "pienso", "vais", "allons", "veux", "compte", "plus", "mais",
+    "mas", "voglio", "ho", "intenzione", "di", "lo", "la", "le", "los", "las", "o", "os", "me",
+    "te", "nos", "vos", "les",
+))  # fmt: skip
+_STAYING_REACH = 4  # filler words, at most, between the negator and the verb
+_POSTVERBAL = frozenset(("pas", "jamais"))  # French negation after the auxiliary
 _NONE = frozenset(("aucun", "aucune", "zero", "sans", "plus", "kein", "keine", "keinen",
                    "ningun", "ninguna", "sin", "sem", "nenhum", "nenhuma"))
 # A bare problem or refund word in a thank-you that closes the case ("merci, problème
@@ -537,6 +560,8 @@ def detect_intent(text: str, without_links: str | None = None) -> IntentResult:
                 flag = "churn"
             if flag == "churn" and (not _threat(words, i, end) or _asked(without_urls, words, i)):
                 continue
+            if flag in ("complaint", "churn") and _staying(without_urls, words, i, end):
+                continue  # "não vou cancelar", "no lo voy a cancelar", "je ne vais pas résilier"
             if flag in RAISES:
                 churn = churn or flag == "churn"
                 sarcasm = sarcasm or flag == "sarcasm"
@@ -635,6 +660,43 @@ def _threat(words: list[str], i: int, end: int) -> bool:
     if after and after[0] in _AFTER_NEGATORS:
         return False  # German negates after the verb: "ich kündige nicht"
     return words[i] in _NEGATOR_WORDS or not _threat_negated(words, i)
+
+
+def _staying(text: str, words: list[str], i: int, end: int) -> bool:
+    """Whether the term ``words[i:end]`` (of ``_words(text)``), holding a Portuguese,
+    Spanish, French or Italian verb of leaving, is negated: a negator before it with only
+    auxiliaries or pronouns between ("não vou cancelar", "no lo voy a cancelar", "je ne
+    vais pas résilier", "je vais pas résilier"), or "pas" right after ("je ne résilie
+    pas"), with no punctuation in between ("no, voy a cancelar" still leaves). Not when a
+    verb of ability comes between ("no puedo cancelar", "je ne peux pas résilier": a
+    complaint), nor for English forms ("no cancel button")."""
+    if not any(w.startswith(_LEAVING_STEMS) and w not in _ENGLISH_LEAVING
+               for w in words[i:end]):
+        return False
+    if end < len(words) and words[end] == "pas":
+        return _unbroken(text, words[i : end + 1])
+    after_pas = fillers = False  # French "ne ... pas": "pas" may stand right before the verb
+    start = i
+    for j in range(i - 1, max(-1, i - 2 - _STAYING_REACH), -1):
+        word = words[j]
+        if word in _POSTVERBAL and not after_pas:
+            after_pas = True
+        elif word in _ROMANCE_NEGATORS:
+            return _unbroken(text, words[j:end])
+        elif word in _STAYING_FILLERS:
+            fillers = True
+        else:
+            break
+        start = j
+    # "je vais pas résilier" drops the "ne"; "je peux pas résilier" cannot leave.
+    return after_pas and fillers and _unbroken(text, words[start:end])
+
+
+def _unbroken(text: str, run: list[str]) -> bool:
+    """Whether the words ``run`` follow one another in ``text`` with no punctuation
+    between them (an elided "n'" stands for "ne")."""
+    pattern = r"[\s'’]+".join("ne?" if w == "ne" else re.escape(w) for w in run)
+    return re.search(r"\b" + pattern + r"\b", fold_accents(text).lower()) is not None
 
 
 def _asked(text: str, words: list[str], i: int) -> bool:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.analysis.attention import LANGUAGE_NOT_ANALYSED
+from bot.analysis.intent import detect_intent
 from bot.analysis.pipeline import Analysis, AnalysisInput, analyze_many
 from bot.analysis.priority import DEFAULT_ALERT_THRESHOLD
 
@@ -275,3 +276,55 @@ def test_a_thanks_formula_alone_does_not_alert(text: str, hint: str | None) -> N
     assert not analysis.waiting
     assert analysis.priority < DEFAULT_ALERT_THRESHOLD
 
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@acme não vou cancelar",
+        "@acme no voy a cancelar",
+        "@acme no lo voy a cancelar",
+        "@acme je ne vais pas résilier",
+        "@acme je ne résilie pas",
+        "@acme non disdico",
+        "@acme non cancello l'abbonamento",
+    ],
+)
+def test_a_negated_verb_of_leaving_is_no_threat(text: str) -> None:
+    analysis = analyse(text)
+    assert analysis.intent != "complaint"
+    assert not detect_intent(text).churn_threat
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Não vou cancelar, a Acme é ótima",
+        "No voy a cancelar, Acme es genial",
+        "Je ne vais pas résilier, Acme est top",
+        "Non disdico, Acme è fantastica",
+    ],
+)
+def test_a_customer_who_stays_does_not_alert(text: str) -> None:
+    assert analyse(text).priority < DEFAULT_ALERT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ("text", "threat"),
+    [
+        ("@acme vou cancelar", True),
+        ("@acme voy a cancelar", True),
+        ("@acme je vais résilier", True),
+        ("@acme não, vou cancelar", None),
+        ("@acme no, voy a cancelar", None),
+        ("@acme no puedo cancelar mi cuenta", False),
+        ("@acme não consigo cancelar", False),
+        ("@acme je ne peux pas résilier", False),
+        ("@acme there is no cancel button", False),
+    ],
+)
+def test_leaving_or_unable_to_leave_still_complains(text: str, threat: bool | None) -> None:
+    analysis = analyse(text)
+    assert analysis.intent == "complaint"
+    assert analysis.priority >= DEFAULT_ALERT_THRESHOLD
+    if threat is not None:  # "não, vou cancelar": the rules read "não" as the negation
+        assert detect_intent(text).churn_threat is threat
