@@ -113,6 +113,8 @@ _THANKS_LONGEST = max(len(f) for f in _THANKS_SEQUENCES)
 # A text of more whitespace-separated chunks (words, emoji, punctuation) is no short
 # thank-you: not read, which spares most texts the folding and word split.
 _THANKS_CHUNKS_MAX = 12
+_ASCII_LETTERS = bytes(c if chr(c).isascii() and chr(c).isalpha() else ord(" ")
+                       for c in range(256))  # every other byte becomes a space
 _NEGATIVE_EMOTICON_RE = re.compile(r"(?:^|\s)(?:>?:-?\(+|:'\(|D:)(?=\s|$)")
 # "@" first, then the look-behind over it and the character before (the same matches as
 # (?<![\w@])@\w{1,30}): ``re`` then skips to the next "@" instead of trying every position.
@@ -247,7 +249,14 @@ def _thanks_emoji(bare: str, words: str) -> int:
 def _thanks_rest(words: str) -> int | None:
     """How many words of ``words`` (no handles or links) are not part of a thanks formula
     (``THANKS_FORMULAS``); None when there is no formula or a word is in ``NOT_THANKS``."""
-    tokens = _WORD_RE.findall(fold_accents(words))
+    folded = fold_accents(words)
+    if folded.isascii():  # most texts: the letter runs of _WORD_RE, found 10 times faster
+        tokens = folded.encode("ascii").translate(_ASCII_LETTERS).decode("ascii").split()
+        if _THANKS_FIRST.isdisjoint(tokens):
+            return None
+        tokens = [t for t in tokens if len(t) > 1]
+    else:
+        tokens = _WORD_RE.findall(folded)
     if _THANKS_FIRST.isdisjoint(tokens) or not NOT_THANKS.isdisjoint(tokens):
         return None
     said = i = 0
