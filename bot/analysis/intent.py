@@ -81,7 +81,10 @@ RULES: dict[str, str] = {
         | decu | decue | decus | decues | decevant* | aucune reponse/nouvelle
         | service client nul/inexistant/lamentable/injoignable | pas de reponse/nouvelles
         | personne ne repond | injoignable | escroc* | bloque | bloquee | bloques
-        | facture/factures/facturee deux fois | resili* | ras le bol | marre | inutilisable
+        | facture/factures/facturee deux fois
+        | resilie/resilies/resiliee/resiliees/resilier/resiliation/resiliations/resilions/resiliez
+        | resilierai/resilieras/resiliera/resilierons/resilierez/resilieront/resilierais
+        | resilierait/resiliais/resiliait/resiliaient/resiliant | ras le bol | marre | inutilisable
         | lamentable | a chier | foutage de gueule | galere*
         | charged/charging/billed/billing me/my/twice/again/for | been/being/was/were/still charged
         | double charged/billed | overbill* | money back | reverse the? charges | collections

@@ -328,3 +328,30 @@ def test_leaving_or_unable_to_leave_still_complains(text: str, threat: bool | No
     assert analysis.priority >= DEFAULT_ALERT_THRESHOLD
     if threat is not None:  # "não, vou cancelar": the rules read "não" as the negation
         assert detect_intent(text).churn_threat is threat
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "La résilience des équipes Acme pendant la tempête, bravo",
+        "Acme, une entreprise résiliente face à la crise",
+        "Des réseaux résilients grâce à Acme",
+        "La resilienza di Acme dopo il terremoto",
+    ],
+)
+def test_resilience_is_no_complaint(text: str) -> None:
+    # "résilience" and "résilient" share the stem of "résilier" (to cancel a contract)
+    # but say nothing against the brand.
+    assert detect_intent(text).intent != "complaint"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Acme je résilie mon abonnement, 3 semaines sans internet",
+        "@acme j'ai demandé la résiliation il y a un mois et toujours prélevé",
+        "Acme : résilié hier, encore facturé aujourd'hui",
+    ],
+)
+def test_cancelling_in_french_is_still_a_complaint(text: str) -> None:
+    assert detect_intent(text).intent == "complaint"
