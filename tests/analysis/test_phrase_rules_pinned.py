@@ -29,7 +29,7 @@ PINNED = {
     "sentiment/eval/en_tweets_test.tsv":
         "d0ae72496c3666c5e5fe547b55633f2f51902b7ac2744d67c72a67265631f05d",
     "sentiment/eval/fr_tweets_val.tsv":
-        "87e0918d6ca293de8f65f369dfa354a9aeed47c8bb13567e65492bc28f93dd7e",
+        "5ce4083d77553aa6e4e551e2c7bac2085aeb4b7e52e4aa28e92eb94df156e63a",
     "sentiment/eval/fr_reviews_dev.tsv":
         "186ec016a4d41a93fde60897c73b7962f0832ab357aaa8b7ac001fb45a226277",
 }
