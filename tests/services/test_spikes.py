@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.outbox import KIND_POST
 from bot.services.spikes import check_watch, hourly_buckets, run_spike_checks
 from bot.slack.render import render_payload
 from storage.db import transaction
+from storage.dialect import is_postgresql
 from storage.models import Author, Mention, OutboxMessage, Watch, Workspace
 from storage.models_spikes import Spike
 from tests.harness.blockkit_limits import validate_blocks
@@ -48,6 +49,20 @@ def test_hourly_buckets_from_sql(sessions: sessionmaker[Session], workspace_id: 
         buckets = hourly_buckets(session, watch_id, NOW.replace(minute=0) - timedelta(hours=3), NOW)
     assert [b.total for b in buckets] == [2, 2, 2, 40]
     assert buckets[-1].negative == 40 and buckets[-1].start == NOW.replace(minute=0)
+
+
+def test_hourly_buckets_are_whole_utc_hours_whatever_the_session_zone(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    # PostgreSQL's date_trunc cuts in the session's zone: in a half-hour one the buckets
+    # started at :30 UTC and the spike check, looking at whole UTC hours, never saw a burst.
+    watch_id = fill(sessions, workspace_id)
+    hour = NOW.replace(minute=0)
+    with sessions() as session:
+        if is_postgresql(session):
+            session.execute(text("SET LOCAL TIME ZONE 'Asia/Kolkata'"))
+        buckets = hourly_buckets(session, watch_id, hour - timedelta(hours=2), NOW)
+    assert [(b.start, b.total, b.negative) for b in buckets] == [
+        (hour - timedelta(hours=2), 2, 0), (hour - timedelta(hours=1), 2, 0), (hour, 40, 40)]
 
 
 def test_a_burst_is_detected_explained_and_alerted_once(
