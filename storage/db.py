@@ -110,8 +110,21 @@ never answers (a partition, a failover) held a connecting thread forever; a conn
 peer vanished is found dead by keepalives after about a minute, and data unacknowledged for
 30 s drops it (``tcp_user_timeout``, ms). A peer that acknowledges but never answers is only
 bounded by the callers (``/readyz`` waits for its check a few seconds)."""
+
 POSTGRES_POOL_TIMEOUT_SECONDS = 10
 """Longest a thread waits for a pooled connection before failing (SQLAlchemy's is 30 s)."""
+
+
+def _configure_postgres(dbapi_connection: Any, _record: Any) -> None:
+    # A session starts in the server's or database's time zone (initdb copies the host's):
+    # date_trunc and ::date on a stored time cut in it, so a half-hour zone (Asia/Kolkata)
+    # moved hourly buckets to :30 UTC. Every time Vigie reads or writes is UTC. A SET, not
+    # the startup packet's ``options``: PgBouncer before 1.20 refuses that parameter, and
+    # it tracks TimeZone, setting it again on whichever server connection it lends.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET TIME ZONE 'UTC'")
+    cursor.close()
+    dbapi_connection.commit()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -119,7 +132,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     SQLite gets WAL, foreign keys, a busy timeout and transactions that begin at their
     first statement (savepoints included); PostgreSQL gets pre-ping so a restarted server
-    does not break long-running workers, and bounded connects (``POSTGRES_CONNECT_ARGS``).
+    does not break long-running workers, bounded connects (``POSTGRES_CONNECT_ARGS``) and
+    sessions in UTC whatever the server's time zone.
     Both keep a failed statement's parameters out of its error (``hide_parameters``).
     """
     parsed = make_url(url)
@@ -146,6 +160,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs["connect_args"] = {**defaults, **kwargs.get("connect_args", {})}
         if "poolclass" not in kwargs:
             kwargs.setdefault("pool_timeout", POSTGRES_POOL_TIMEOUT_SECONDS)
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+        event.listen(engine, "connect", _configure_postgres)
+        return engine
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select, text
+import pytest
+from sqlalchemy import Engine, func, insert, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.outbox import KIND_POST
 from bot.services.spikes import check_watch, hourly_buckets, run_spike_checks
 from bot.slack.render import render_payload
-from storage.db import transaction
+from storage import migrations
+from storage.db import make_engine, make_session_factory, transaction
 from storage.dialect import is_postgresql
 from storage.models import Author, Mention, OutboxMessage, Watch, Workspace
 from storage.models_spikes import Spike
@@ -63,6 +66,27 @@ def test_hourly_buckets_are_whole_utc_hours_whatever_the_session_zone(
         buckets = hourly_buckets(session, watch_id, hour - timedelta(hours=2), NOW)
     assert [(b.start, b.total, b.negative) for b in buckets] == [
         (hour - timedelta(hours=2), 2, 0), (hour - timedelta(hours=1), 2, 0), (hour, 40, 40)]
+
+
+@pytest.mark.postgres
+def test_a_burst_is_detected_on_a_database_in_a_half_hour_zone(
+        fresh_postgres_url: str, postgres_admin: Engine) -> None:
+    # A server whose host is in India: initdb gave it Asia/Kolkata.
+    name = make_url(fresh_postgres_url).database
+    with postgres_admin.connect() as conn:
+        conn.exec_driver_sql(f"ALTER DATABASE \"{name}\" SET timezone = 'Asia/Kolkata'")
+    migrations.upgrade(fresh_postgres_url)
+    engine = make_engine(fresh_postgres_url)
+    try:
+        sessions = make_session_factory(engine)
+        with transaction(sessions) as session:
+            workspace = Workspace(team_id="T0KOLKATA")
+            session.add(workspace)
+            session.flush()
+        report = check_watch(sessions, fill(sessions, workspace.id), NOW)
+        assert report is not None and report.decision.total == 40
+    finally:
+        engine.dispose()
 
 
 def test_a_burst_is_detected_explained_and_alerted_once(
