@@ -30,6 +30,7 @@ reached Vigie (``bot.services.cases``). ``clock_starts`` (Python) and ``RECEIVED
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -62,6 +63,13 @@ from storage.models_watches import MentionWatch
 URGENT, HIGH = 80, 60
 REMIND_AT = 0.75
 LOOKBACK = timedelta(days=30)
+"""The checks' least look-back: a mention whose clock started earlier is no longer checked,
+unless its workspace's targets can take longer than that (``lookbacks``)."""
+BREACH_GRACE = timedelta(days=7)
+"""How long after the latest due time a workspace's targets can give the checks still look
+(``lookbacks``): a breach due while the checks did not run (a restart, an outage) is sent."""
+LONGEST_WALK = timedelta(days=400)
+"""``add_business_time`` finds no due time further than this (it walks 400 days)."""
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_ALIASES = {**{day: i for i, day in enumerate(DAYS)},
                **{day: i for i, day in enumerate(("lun", "mar", "mer", "jeu", "ven", "sam",
@@ -233,21 +241,69 @@ def _approvers(session: Session, workspace_id: int) -> list[str]:
         Member.role.in_([Role.APPROVER.value, Role.ADMIN.value]))))
 
 
+def longest_span(minutes: int, hours: BusinessHours) -> timedelta:
+    """The longest calendar time ``minutes`` of business time can take in ``hours``, from
+    any start (a bound: a few days over the exact worst case, never under it)."""
+    if hours.start is None or hours.end is None:
+        return timedelta(minutes=minutes)
+    daily = (datetime.combine(datetime.min, hours.end)
+             - datetime.combine(datetime.min, hours.start)).total_seconds() / 60
+    weekly = daily * len(hours.days)
+    if weekly <= 0:
+        return LONGEST_WALK
+    # From the start's next local midnight, each run of 7 local days holds ``weekly``
+    # minutes; a week more (and two days) covers the first partial day and the hour a
+    # clock change can take off an opening.
+    weeks = math.ceil(minutes / weekly)
+    return min(LONGEST_WALK, timedelta(days=7 * (weeks + 1) + 2))
+
+
+def lookbacks(session: Session) -> dict[int, timedelta]:
+    """Reachable workspace id -> how far back the SLA checks look for mentions whose clock
+    started: ``LOOKBACK``, or longer when the workspace's largest target, counted in its
+    business hours, can come due later (``longest_span``), plus ``BREACH_GRACE``. A
+    one-week target in 09:00-17:00 mon-fri hours comes due some five weeks after a Friday
+    evening's post: a 30-day look-back dropped it before its breach, which App Home showed
+    overdue and no notice ever told."""
+    # All three levels: a row stored before ``_check_order`` may hold its largest target
+    # at a more urgent level.
+    largest = {workspace_id: max(levels) for workspace_id, *levels in session.execute(
+        select(Watch.workspace_id, func.max(Watch.sla_urgent_minutes),
+               func.max(Watch.sla_high_minutes), func.max(Watch.sla_normal_minutes))
+        .where(Watch.kind == WATCH_BRAND).group_by(Watch.workspace_id))}
+    out: dict[int, timedelta] = {}
+    for workspace_id, settings in session.execute(
+            select(Workspace.id, Workspace.settings).where(reachable())).tuples():
+        minutes = largest.get(workspace_id)
+        span = (longest_span(int(minutes), BusinessHours.from_settings(settings or {}, "UTC"))
+                if minutes else timedelta(0))
+        out[workspace_id] = max(LOOKBACK, span + BREACH_GRACE)
+    return out
+
+
 def check_candidates(session: Session, now: datetime) -> Select[tuple[Mention, Workspace]]:
     """The mentions the SLA checks look at, with their workspace: open, alerted (its card
     queued: ``bot.services.watch_links.do_mark_alerting``) or assigned, and whose clock
-    (``clock_starts``) started within ``LOOKBACK``: received since, or the first mention of
-    a case reopened since, however old."""
-    since = now - LOOKBACK
+    (``clock_starts``) started within their workspace's look-back (``lookbacks``): received
+    since, or the first mention of a case reopened since, however old."""
+    # Not of a workspace out of reach (uninstalled, its token refused: ``reach``): its
+    # notices would wait in its paused outbox, all to be sent at once on a reinstall.
+    since = {workspace_id: now - back for workspace_id, back in lookbacks(session).items()}
     # The reopened cases are read first (through their sla_started_at index), so the
     # mentions are found through two indexes OR-ed: (workspace_id, created_at) for the
     # recent ones, given the workspaces it starts with, and the primary key for the others.
-    restarted = sorted(set(session.scalars(
-        select(Case.root_mention_id).where(Case.sla_started_at >= since))))
-    # Not of a workspace out of reach (uninstalled, its token refused: ``reach``): its
-    # notices would wait in its paused outbox, all to be sent at once on a reinstall.
-    workspaces = list(session.scalars(select(Workspace.id).where(reachable())))
-    recent = and_(Mention.workspace_id.in_(workspaces), since <= RECEIVED_AT)
+    earliest = min(since.values(), default=now - LOOKBACK)
+    restarted = sorted({mention_id for mention_id, workspace_id, started in session.execute(
+        select(Case.root_mention_id, Case.workspace_id, Case.sla_started_at)
+        .where(Case.sla_started_at >= earliest)).tuples()
+        if workspace_id in since and started is not None
+        and started >= since[workspace_id]})
+    by_since: dict[datetime, list[int]] = {}
+    for workspace_id, start in sorted(since.items()):
+        by_since.setdefault(start, []).append(workspace_id)
+    recent = or_(*(and_(Mention.workspace_id.in_(ids), start <= RECEIVED_AT)
+                   for start, ids in by_since.items())) if by_since else \
+        Mention.workspace_id.in_([])
     return (select(Mention, Workspace)
             .join(Workspace, Workspace.id == Mention.workspace_id)
             .where(Mention.status.in_([s.value for s in OPEN]),

@@ -11,8 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.services import workflow
 from bot.services.actors import CLI, Actor
 from bot.services.errors import ServiceError
+from bot.services.home import home_summary
 from bot.services.outbox import KIND_POST, KIND_THREAD
 from bot.services.sla import (
+    LONGEST_WALK,
     LOOKBACK,
     BusinessHours,
     add_business_time,
@@ -20,12 +22,14 @@ from bot.services.sla import (
     do_set_hours,
     do_set_targets,
     due_at,
+    longest_span,
     parse_days,
     run_sla_checks,
 )
 from storage.db import transaction
 from storage.models import Member, Mention, OutboxMessage, Watch
 from storage.models_cases import Case
+from storage.models_sla import SlaNotice
 
 PARIS = BusinessHours("Europe/Paris", time(9), time(18), parse_days("mon-fri"))
 
@@ -223,6 +227,57 @@ def test_a_post_found_late_gets_its_whole_sla_from_when_vigie_received_it(
     assert run_sla_checks(sessions, received + timedelta(minutes=1), "UTC") == 0
     assert run_sla_checks(sessions, received + timedelta(minutes=46), "UTC") == 1  # reminder
     assert run_sla_checks(sessions, received + timedelta(minutes=61), "UTC") == 2  # breach+esc
+
+
+@pytest.mark.parametrize("hours", [
+    PARIS, BusinessHours("Europe/Paris", time(9), time(17), parse_days("mon-fri")),
+    BusinessHours("Asia/Kolkata", time(9, 30), time(10), parse_days("sat")),
+    BusinessHours("America/New_York", time(0), time(23, 59), parse_days("sun,wed")),
+    BusinessHours("UTC")])
+@pytest.mark.parametrize("minutes", [60, 1440, 7 * 24 * 60, 30 * 24 * 60])
+def test_no_start_takes_longer_than_the_longest_span(hours: BusinessHours,
+                                                     minutes: int) -> None:
+    longest = longest_span(minutes, hours)
+    # Every half hour of a fortnight around Europe's and America's autumn clock changes.
+    for n in range(14 * 48):
+        start = datetime(2026, 10, 20, tzinfo=UTC) + timedelta(minutes=30 * n)
+        try:
+            due = add_business_time(start, minutes, hours)
+        except ServiceError:  # no due time within the 400 days it walks
+            assert longest == LONGEST_WALK
+            continue
+        assert due - start <= longest, start
+
+
+def test_a_breach_due_more_than_thirty_days_after_receipt_is_notified(
+    sessions: sessionmaker[Session], workspace_id: int
+) -> None:
+    # A one-week target in 09:00-17:00 weekday hours, for a post received on a Friday
+    # evening in Paris: due 21 working days later, some 31 calendar days. The checks looked
+    # back 30 days only: App Home showed it overdue, no breach notice was ever sent.
+    received = datetime(2027, 3, 5, 16, 30, tzinfo=UTC)
+    with transaction(sessions) as session:
+        watch = Watch(workspace_id=workspace_id, name="acme", channel_id="C0ACME123")
+        session.add(watch)
+        session.flush()
+        session.add(Mention(workspace_id=workspace_id, watch_id=watch.id, network="x",
+                            external_id="1", url="https://x.com/a/status/1",
+                            text="question about my invoice", published_at=received,
+                            created_at=received, priority=10, assignee_user_id="U0AGENT01",
+                            status="assigned", alerted=True, slack_channel="C0ACME123",
+                            slack_ts="1.1"))
+    do_set_hours(sessions, workspace_id, CLI, "09:00-17:00", "mon-fri", "Europe/Paris")
+    do_set_targets(sessions, workspace_id, CLI, "acme", {"normal": 7 * 24 * 60})
+    with sessions() as session:
+        due = due_at(session, session.scalars(select(Mention)).one())
+    assert due is not None and due - received > LOOKBACK
+    assert run_sla_checks(sessions, due - timedelta(minutes=1), "UTC") == 1  # reminder
+    assert run_sla_checks(sessions, due + timedelta(minutes=1), "UTC") == 1  # breach
+    with sessions() as session:
+        assert sorted(session.scalars(select(SlaNotice.kind))) == ["breach", "reminder"]
+    # App Home agrees: the one mention it shows overdue is the one the notice was about.
+    assert home_summary(sessions, workspace_id, "U0AGENT01",
+                        due + timedelta(hours=1)).overdue_total == 1
 
 
 def test_the_checks_find_their_mentions_through_indexes(
