@@ -12,7 +12,6 @@ from bot.services.mention_search import MentionFilter
 from bot.services.permissions import ANYONE, Role
 from bot.services.reporting import digest, share_of_voice, sov_export, stats
 from bot.services.reporting import schedule as reporting_schedule
-from bot.services.reporting.periods import next_at
 from bot.slack.digest_blocks import build_stats_blocks
 from bot.slack.opportunity_blocks import build_sov_blocks
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
@@ -28,11 +27,14 @@ def _schedule_text(request: CommandRequest, config: reporting_schedule.DigestCha
     language = request.language
     if not config.enabled:
         return t(language, "digest.status_off", channel=request.channel_id)
-    upcoming = next_at(config.local_time, config.tz, runtime.clock())
+    upcoming = digest.next_digest(runtime.sessions, config, runtime.clock())
     empty = t(language, "digest.empty_skip" if config.skip_empty else "digest.empty_post")
+    when = day_month(upcoming.at.astimezone(config.tz), language, clock=True)
+    if upcoming.today_done:
+        when = t(language, "digest.next_after_today", next=when)
     return t(language, "digest.status_on", channel=request.channel_id,
              time=config.local_time.strftime("%H:%M"), zone=config.timezone_name,
-             next=day_month(upcoming.astimezone(config.tz), language, clock=True), empty=empty)
+             next=when, empty=empty)
 
 
 def _digest_now(request: CommandRequest, runtime: Runtime) -> Reply:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.messages.stored import spec_payload
 from bot.services.actors import CLI
-from bot.services.reporting.digest import POSTED, digest_spec, run_due_digests
+from bot.services.reporting.digest import POSTED, digest_spec, next_digest, run_due_digests
 from bot.services.reporting.digest_sections import build_digest_report
 from bot.services.reporting.periods import next_at
 from bot.services.reporting.schedule import channel_config, do_set_digest_time
@@ -140,6 +140,33 @@ def test_a_later_digest_time_leaves_no_hour_uncovered(sessions: sessionmaker[Ses
         (date(2026, 12, 1), _utc(11, 30, 9), _utc(12, 1, 9)),
         (date(2026, 12, 2), _utc(12, 1, 9), _utc(12, 2, 18)),
     ]
+
+
+def test_the_next_digest_is_the_one_the_scheduler_posts(
+        sessions: sessionmaker[Session]) -> None:
+    # `/cm digest set 04:00` at 03:10 on a day whose 00:00 digest went out: one digest a
+    # local date, so the next comes tomorrow at 04:00, where the reply said today.
+    workspace_id = _workspace(sessions, "UTC", "00:00")
+    assert _tick(sessions, _utc(12, 1, 0), _utc(12, 1, 3, 15)) == [(date(2026, 12, 1), POSTED)]
+    _moved(sessions, workspace_id, "04:00", _utc(12, 1, 3, 10))
+    with sessions() as session:
+        config = channel_config(session, workspace_id, CHANNEL)
+    upcoming = next_digest(sessions, config, _utc(12, 1, 3, 10))
+    assert (upcoming.at, upcoming.today_done) == (_utc(12, 2, 4), True)
+    assert _tick(sessions, _utc(12, 1, 3, 15), _utc(12, 2, 3, 45)) == []
+    assert _tick(sessions, _utc(12, 2, 3, 45), _utc(12, 2, 4, 15)) == [
+        (date(2026, 12, 2), POSTED)]
+    # Moved again on the 2nd, its digest out: the 3rd's; once the new time passed the 2nd
+    # would have had no more anyway; on the 3rd, before 09:00, today's.
+    _moved(sessions, workspace_id, "09:00", _utc(12, 2, 5))
+    with sessions() as session:
+        config = channel_config(session, workspace_id, CHANNEL)
+    upcoming = next_digest(sessions, config, _utc(12, 2, 5))
+    assert (upcoming.at, upcoming.today_done) == (_utc(12, 3, 9), True)
+    upcoming = next_digest(sessions, config, _utc(12, 2, 9, 30))
+    assert (upcoming.at, upcoming.today_done) == (_utc(12, 3, 9), False)
+    upcoming = next_digest(sessions, config, _utc(12, 3, 8))
+    assert (upcoming.at, upcoming.today_done) == (_utc(12, 3, 9), False)
 
 
 def test_an_earlier_digest_time_repeats_no_hour(sessions: sessionmaker[Session]) -> None:

@@ -11,8 +11,9 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
+from bot.i18n import day_month
 from bot.services import competitors
 from bot.services.actors import Actor
 from bot.services.reporting.digest import POSTED, run_due_digests
@@ -21,6 +22,7 @@ from handlers.commands import reporting as _reporting  # noqa: F401  (registers 
 from storage.db import transaction
 from storage.models import Mention, Watch
 from storage.models_competitors import WATCH_COMPETITOR
+from storage.models_reporting import DigestSchedule
 from tests.e2e.conftest import ADMIN_ID, VigieApp, start_vigie
 from tests.harness.blockkit_limits import validate_blocks
 from tests.harness.slack_standin import SlackStandIn
@@ -153,6 +155,30 @@ def test_digest_set_then_the_scheduler_posts_once(vigie: VigieApp) -> None:
     assert validate_blocks(posts[0]["blocks"], "message") == []
     vigie.runtime.outbox.flush(wait=True)
     assert len(_digest_posts(vigie)) == 1
+
+
+def test_a_later_time_on_a_day_whose_digest_ran_is_announced_for_tomorrow(
+        vigie: VigieApp) -> None:
+    # One digest a local date: the reply said "today at 23:00", the digest came tomorrow.
+    build_dataset(vigie.runtime.sessions)
+    now = datetime.now(UTC)
+    # A zone where it is about noon now (Etc/GMT-5 is UTC+5), so the test runs any hour.
+    zone_name = f"Etc/GMT{now.hour - 12:+d}"
+    zone = ZoneInfo(zone_name)
+    command(vigie, f"digest set 00:00 {zone_name}")
+    sessions = vigie.runtime.sessions
+    with transaction(sessions) as session:  # set long ago
+        session.execute(update(DigestSchedule).values(updated_at=now - timedelta(days=3)))
+    posted = run_due_digests(sessions, now=now, default_timezone="UTC", chart=False)
+    assert [o.status for o in posted if o.channel_id == CHANNEL] == [POSTED]
+    tomorrow = at_local(now.astimezone(zone).date() + timedelta(days=1), time(23), zone)
+    answer = command(vigie, "digest set 23:00")["text"]
+    assert (f"next on {day_month(tomorrow.astimezone(zone), 'en', clock=True)}"
+            " (today's digest already ran)." in answer), answer
+    command(vigie, "lang fr")
+    answer = command(vigie, "digest status")["text"]
+    assert (f"prochain le {day_month(tomorrow.astimezone(zone), 'fr', clock=True)}"
+            " (celui d'aujourd'hui a déjà eu lieu)." in answer), answer
 
 
 def test_stats_answer_privately_with_the_chart_in_a_dm(vigie: VigieApp) -> None:

@@ -46,7 +46,7 @@ from bot.services.reporting.digest_sections import (
     complete_days,
     series_key,
 )
-from bot.services.reporting.periods import at_local, scheduled_window
+from bot.services.reporting.periods import at_local, next_at, scheduled_window
 from bot.services.reporting.queries import MentionLine
 from bot.services.reporting.schedule import DigestChannel, channel_config, digest_channels
 from bot.services.reporting.share_of_voice import METRICS, SovReport, SovShare, sov_chart
@@ -215,6 +215,50 @@ def _window_start(config: DigestChannel, local_date: date, scheduled: datetime,
     if covered_until is not None and scheduled - CATCH_UP <= covered_until < scheduled:
         return covered_until
     return day_start
+
+
+@dataclass(frozen=True, slots=True)
+class NextDigest:
+    """When a channel's next daily digest goes out (``next_digest``)."""
+
+    at: datetime
+    today_done: bool
+    """Today's time is still ahead, but today's local date has its digest already: ``at``
+    is a later day's."""
+
+
+NEXT_DIGEST_DAYS = 4
+"""Local days ``next_digest`` looks ahead (a zone moved west covers a day at most)."""
+
+
+def next_digest(sessions: sessionmaker[Session], config: DigestChannel, now: datetime
+                ) -> NextDigest:
+    """When ``run_due_digests`` will next post ``config``'s digest after ``now``: the first
+    local day whose digest time is after ``now``, after the schedule took effect
+    (``active_since``), after the hours the channel's last digest covered, and whose local
+    date has no digest yet (one a local date: a time moved later on a day whose digest went
+    out comes tomorrow)."""
+    today = now.astimezone(config.tz).date()
+    with sessions() as session:
+        covered = _covered_until(session, [config]).get(
+            (config.workspace_id, config.channel_id))
+        done = set(session.scalars(select(DigestRun.local_date).where(
+            DigestRun.workspace_id == config.workspace_id,
+            DigestRun.channel_id == config.channel_id, DigestRun.local_date >= today)))
+    today_done = False
+    for offset in range(NEXT_DIGEST_DAYS):
+        day = today + timedelta(days=offset)
+        scheduled = at_local(day, config.local_time, config.tz)
+        if scheduled <= now or (config.active_since is not None
+                                and scheduled < config.active_since):
+            continue
+        if covered is not None and scheduled <= covered:
+            continue
+        if day in done:
+            today_done = today_done or day == today
+            continue
+        return NextDigest(scheduled, today_done)
+    return NextDigest(next_at(config.local_time, config.tz, now), False)
 
 
 def run_due_digests(sessions: sessionmaker[Session], *, now: datetime, default_timezone: str,
