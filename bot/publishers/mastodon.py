@@ -6,7 +6,9 @@ mention notifies. The mention's status is first found on the brand account's own
 instance (status ids are per instance): directly when the mention was read there,
 otherwise by a resolving search for its URI. The reply's visibility is the configured one
 (public by default) but never wider than the status it answers, as Mastodon's own apps do:
-a reply to an unlisted status is unlisted, to a followers-only one followers-only.
+a reply to an unlisted status is unlisted, to a followers-only one followers-only, and to
+a status whose visibility is missing or not one of Mastodon's four (Pleroma's "local",
+"list") direct.
 
 Mastodon keeps an ``Idempotency-Key`` for about an hour and answers a repeated key with
 the first status. Beyond that, ``find_existing`` looks for a reply by the account with
@@ -106,9 +108,17 @@ class _Parent:
 
 
 def reply_visibility(widest: str, parent: str | None) -> str:
-    """The narrower of the configured visibility and the parent status's visibility."""
+    """The narrower of the configured visibility and the parent status's visibility.
+
+    A parent visibility outside Mastodon's four, or none at all, is read as "direct": the
+    reply then reaches only the people it mentions. Pleroma and Akkoma add "local" (only the
+    instance's users see it) and "list" / "list:ID" (only a list's members), per their API
+    docs and TootSDK issue #61 (github.com/TootSDK/TootSDK/issues/61); other servers may add
+    more. No wider Mastodon value fits them: "private" reaches every follower, remote ones
+    included, and "unlisted" anyone. An unknown audience must not become a public reply.
+    """
     if parent not in VISIBILITIES:
-        return widest
+        parent = "direct"
     return max(widest, parent, key=VISIBILITIES.index)
 
 

@@ -124,7 +124,24 @@ def test_reply_is_never_more_visible_than_its_parent(
         http, creds(fake, visibility=configured), local_target(fake, status), "Thanks!", KEY
     )
     assert posts(httpserver)[0].get_json()["visibility"] == expected
-    assert reply_visibility(configured, None) == configured
+
+
+@pytest.mark.parametrize("parent", ["list", "list:12", "local", None])
+def test_reply_to_a_status_of_unknown_visibility_is_direct(
+    http: HttpClient, fake: FakeMastodon, httpserver: HTTPServer, parent: str | None
+) -> None:
+    """Pleroma/Akkoma's "local" and "list" audiences, or no visibility at all, are
+    narrower than public for all we know: the reply goes to the mentioned people only."""
+    status = fake.add_status()
+    if parent is None:
+        status.pop("visibility", None)
+    else:
+        status["visibility"] = parent
+    MastodonPublisher().publish(
+        http, creds(fake, visibility="public"), local_target(fake, status), "Thanks!", KEY
+    )
+    assert posts(httpserver)[0].get_json()["visibility"] == "direct"
+    assert reply_visibility("unlisted", parent) == "direct"
 
 
 def test_lost_answer_is_found_and_never_posted_twice(
