@@ -9,7 +9,9 @@ server error, which looks like an unknown outcome.
 
 Before writing, the parent post is read from the AppView (``app.bsky.feed.getPosts``,
 proxied by the PDS): that gives its CID, the thread root (the parent's own root when it
-is itself a reply) and tells a deleted post apart. Links and ``@handle`` mentions get
+is itself a reply), tells a deleted post apart, and says whether the account may reply
+(``viewer.replyDisabled``: the author's threadgate leaves it out; the PDS would write the
+reply but the AppView hides it, so it is refused before writing). Links and ``@handle`` mentions get
 facets with UTF-8 byte offsets; a mention's DID comes from
 ``com.atproto.identity.resolveHandle`` and a handle that does not resolve (HandleNotFound)
 gets no facet; a malformed answer fails the attempt (retried) rather than post the mention
@@ -330,7 +332,8 @@ class BlueskyPublisher(Publisher[BlueskyCredentials]):
     def _thread(
         self, http: Fetcher, credentials: BlueskyCredentials, target: ReplyTarget
     ) -> tuple[_StrongRef, _StrongRef]:
-        """(parent, root) references of the post being answered."""
+        """(parent, root) references of the post being answered; PublishRejected
+        ("not_allowed") when the network says the account may not reply to it."""
         if not target.external_id.startswith("at://"):
             raise PublishError("publish.no_at_uri", network=NETWORK)
 
@@ -353,6 +356,11 @@ class BlueskyPublisher(Publisher[BlueskyCredentials]):
         )
         if post is None:
             raise PublishTargetGone("publish.target_gone", network=NETWORK)
+        if as_dict(post.get("viewer")).get("replyDisabled") is True:
+            # The thread's author limited replies (threadgate) and the brand account is
+            # not let in: a PDS writes the reply anyway, but the AppView hides it, so it
+            # would be recorded as posted while nobody sees it.
+            raise PublishRejected("publish.replies_restricted", "not_allowed", network=NETWORK)
         cid, record = as_str(post.get("cid")), post.get("record")
         if cid is None or not isinstance(record, dict):
             raise PublishError("publish.unexpected_post", sender=NETWORK)

@@ -13,6 +13,7 @@ import pytest
 from pydantic import SecretStr
 from pytest_httpserver import HTTPServer
 
+from bot.messages.notes import plain_text
 from bot.net.http import HttpClient
 from bot.publishers.base import (
     PublishAuthError,
@@ -276,6 +277,33 @@ def test_deleted_target(http: HttpClient, fake: FakeBluesky, publisher: BlueskyP
     del fake.posts[post["uri"]]
     with pytest.raises(PublishTargetGone):
         publisher.publish(http, creds(fake), target_of(post), "Hi", KEY)
+
+
+def test_reply_gated_post_is_refused_before_writing(
+    http: HttpClient, fake: FakeBluesky, publisher: BlueskyPublisher
+) -> None:
+    """getPosts says the author's threadgate leaves the brand account out: a PDS would
+    write the reply but the AppView hides it, so it is refused as X's restricted replies
+    are, with a phrase the team reads in Slack, and nothing is written."""
+    parent = fake.add_post()
+    parent["viewer"] = {**parent.get("viewer", {}), "replyDisabled": True}
+    parent["threadgate"] = {  # app.bsky.feed.defs#threadgateView
+        "uri": parent["uri"].replace("app.bsky.feed.post", "app.bsky.feed.threadgate"),
+        "cid": "bafyreigate", "lists": [],
+        "record": {"$type": "app.bsky.feed.threadgate", "post": parent["uri"],
+                   "allow": [{"$type": "app.bsky.feed.threadgate#mentionRule"}],
+                   "createdAt": "2025-05-01T09:00:00.000Z"}}
+    with pytest.raises(PublishRejected) as caught:
+        publisher.publish(http, creds(fake), target_of(parent), "Hi! Sorry about this.", KEY)
+    assert caught.value.reason == "not_allowed"
+    assert not caught.value.retryable
+    assert "limited who can reply" in plain_text(caught.value.phrase, "en")
+    assert "limité qui peut répondre" in plain_text(caught.value.phrase, "fr")
+    assert fake.created == []
+
+    parent["viewer"]["replyDisabled"] = False  # the account is let in: it replies
+    publisher.publish(http, creds(fake), target_of(parent), "Hi! Sorry about this.", KEY)
+    assert len(fake.created) == 1
 
 
 def test_over_300_graphemes_is_refused_before_any_request(
