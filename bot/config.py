@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(None, validation_alias="VIGIE_LLM_BASE_URL")
     llm_api_key: SecretStr | None = Field(None, validation_alias="VIGIE_LLM_API_KEY")
     llm_model: str | None = Field(None, validation_alias="VIGIE_LLM_MODEL")
+    llm_max_tokens: int = Field(2000, ge=16, le=200_000, validation_alias="VIGIE_LLM_MAX_TOKENS")
+    """Token budget of one completion, a thinking model's reasoning included."""
 
     metrics_token: SecretStr | None = Field(None, validation_alias="VIGIE_METRICS_TOKEN")
 

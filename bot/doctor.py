@@ -215,7 +215,7 @@ def _llm_check(settings: Settings) -> Check:
                      "drafts use templates")
     try:
         client = from_config(settings.llm_base_url, settings.llm_api_key, settings.llm_model,
-                             timeout=10, max_retries=0)
+                             timeout=10, max_retries=0, max_tokens=settings.llm_max_tokens)
     except ValueError as err:  # the message names the variable to fix
         return Check("llm", FAIL, str(err))
     if client is None:

@@ -8,6 +8,15 @@ Failures are raised as an ``LLMError`` hierarchy whose ``phrase`` says why in pl
 shown to a Slack user in their language; ``str()`` is it in English, for logs. The API key
 never appears in those messages, in the ``provider_message`` kept for logs, in ``repr()``
 or in log records.
+
+Requests carry ``max_tokens`` and ``temperature``, which most servers take. OpenAI's
+reasoning models (gpt-5, o-series) refuse both with a 400 whose ``error.code`` is
+``unsupported_parameter`` (or ``unsupported_value`` for a temperature other than 1) and
+whose ``error.param`` names it; the client then asks again once with
+``max_completion_tokens`` and the model's own temperature, and keeps asking that way.
+The token budget covers a thinking model's reasoning too (OpenAI's reasoning tokens,
+Ollama's thinking): it is configurable, and an answer that spent all of it before any
+text says so.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from bot.net.retry import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_TOKENS",
     "MAX_RESPONSE_BYTES",
     "ChatResult",
     "LLMAuthError",
@@ -46,6 +56,7 @@ __all__ = [
     "LLMRequestError",
     "LLMTimeoutError",
     "LLMUnavailableError",
+    "LLMUnsupportedParameterError",
     "Usage",
     "from_config",
 ]
@@ -75,6 +86,16 @@ _MODEL_MISSING = re.compile(
     r"|\b(?:unknown|invalid) model\b"
 )
 _QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached", "quota_exceeded"})
+_UNSUPPORTED_CODES = frozenset({"unsupported_parameter", "unsupported_value"})
+_LEGACY_PARAMS = ("max_tokens", "temperature")
+"""What reasoning models refuse and the client can do without (or say otherwise)."""
+_LEGACY_PARAM_REFUSED = re.compile(
+    r"(?i)unsupported (?:parameter|value)\W+'?(max_tokens|temperature)\b"
+    r"|'(max_tokens|temperature)' (?:is not supported|does not support)"
+)
+DEFAULT_MAX_TOKENS = 2000
+"""Default token budget of a completion (VIGIE_LLM_MAX_TOKENS). A reply needs a few hundred;
+the rest is room for a thinking model's reasoning, which counts against it."""
 
 
 class LLMError(Exception):
@@ -144,6 +165,13 @@ class LLMRequestError(LLMError):
     """The provider rejected the request for another reason (a 4xx not covered above)."""
 
 
+class LLMUnsupportedParameterError(LLMRequestError):
+    """The model refuses ``max_tokens`` or ``temperature`` (OpenAI's reasoning models):
+    ``param`` is the one it named."""
+
+    param: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Usage:
     """Token counts reported by the provider (0 when it did not say)."""
@@ -204,7 +232,8 @@ class LLMClient:
 
     ``base_url`` is the API root, e.g. ``https://api.openai.com/v1`` or
     ``http://localhost:11434/v1`` (Ollama). ``api_key`` may be empty for local servers; the
-    ``Authorization: Bearer`` header is only sent when it is set. ``max_retries`` is the
+    ``Authorization: Bearer`` header is only sent when it is set. ``max_tokens`` is the
+    default token budget of a completion, reasoning included. ``max_retries`` is the
     number of retries after the first attempt, for 408/429/5xx answers, connection errors
     and timeouts. ``sleep`` and ``transport`` exist for tests.
     """
@@ -222,6 +251,7 @@ class LLMClient:
         max_retries: int = 3,
         sleep: Callable[[float], None] = time.sleep,
         transport: httpx.BaseTransport | None = None,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
     ) -> None:
         base_url = (base_url or "").strip()
         model = (model or "").strip()
@@ -233,6 +263,12 @@ class LLMClient:
             raise ValueError("max_retries must be >= 0")
         if timeout <= 0:
             raise ValueError("timeout must be > 0")
+        if max_tokens < 1:
+            raise ValueError("max_tokens must be >= 1")
+        self.max_tokens = max_tokens
+        # Set once the model refused max_tokens or temperature: later requests are sent the
+        # way it takes them instead of failing first each time.
+        self._completion_tokens = False
         key = checked_api_key(api_key)
         self._api_key = key
         self.model = model
@@ -274,28 +310,22 @@ class LLMClient:
         messages: Sequence[Mapping[str, Any]],
         *,
         temperature: float = 0.4,
-        max_tokens: int = 400,
+        max_tokens: int | None = None,
         response_format: Mapping[str, Any] | None = None,
     ) -> ChatResult:
         """Send ``messages`` (``{"role", "content"}`` dicts) and return the first choice.
 
-        Raises an ``LLMError`` subclass on failure; an empty answer is an
-        ``LLMBadResponseError``.
+        ``max_tokens`` defaults to the client's budget. Raises an ``LLMError`` subclass on
+        failure; an empty answer is an ``LLMBadResponseError``.
         """
         if not messages:
             raise ValueError("messages must not be empty")
-        payload: dict[str, Any] = {
-            "model": self.model,
-            "messages": [dict(m) for m in messages],
-            "temperature": temperature,
-            "max_tokens": max_tokens,
-            "stream": False,
-        }
-        if response_format is not None:
-            payload["response_format"] = dict(response_format)
+        budget = max_tokens or self.max_tokens
+        extra = {"response_format": dict(response_format)} if response_format else {}
         started = time.monotonic()
-        data = self._request_json("POST", "chat/completions", payload)
-        text, model, usage, finish_reason = self._parse_completion(data, allow_empty=False)
+        data = self._complete(messages, temperature, budget, extra)
+        text, model, usage, finish_reason = self._parse_completion(
+            data, allow_empty=False, budget=budget)
         latency = time.monotonic() - started
         logger.debug(
             "LLM answered: model=%s latency=%.2fs tokens=%s",
@@ -307,11 +337,13 @@ class LLMClient:
                           finish_reason=finish_reason)
 
     def check(self) -> str:
-        """Check the provider is reachable, the key accepted and the model known.
+        """Check the provider is reachable, the key accepted, the model known and writing.
 
-        Lists models with ``GET /models``; when that endpoint is missing, or does not list
-        the model, asks for a 1-token completion instead. Returns a one-line summary for
-        ``vigie doctor``; raises an ``LLMError`` subclass on failure.
+        Lists models with ``GET /models`` (when the endpoint exists), then asks for a small
+        real completion with the configured budget and requires text back: a model that
+        refuses Vigie's parameters, or spends the whole budget thinking, fails here rather
+        than on the first draft. Returns a one-line summary for ``vigie doctor``; raises an
+        ``LLMError`` subclass on failure.
         """
         listed: list[str] | None = None
         try:
@@ -323,26 +355,48 @@ class LLMClient:
             if exc.status not in (405, 501):
                 raise
             listed = None
+        data = self._complete([{"role": "user", "content": "Reply with the single word OK."}],
+                              0, self.max_tokens, {})
+        _, model, _, _ = self._parse_completion(data, allow_empty=False, budget=self.max_tokens)
+        how = (" (with max_completion_tokens and its own temperature)"
+               if self._completion_tokens else "")
         if listed is not None and self.model in listed:
             return (
                 f"{self.base_url}: model '{self.model}' is available "
-                f"({len(listed)} model{'s' if len(listed) != 1 else ''} listed)"
+                f"({len(listed)} model{'s' if len(listed) != 1 else ''} listed) "
+                f"and answered a test completion{how}"
             )
-        data = self._request_json(
-            "POST",
-            "chat/completions",
-            {
-                "model": self.model,
-                "messages": [{"role": "user", "content": "Say OK."}],
-                "max_tokens": 1,
-                "temperature": 0,
-                "stream": False,
-            },
-        )
-        _, model, _, _ = self._parse_completion(data, allow_empty=True)
-        return f"{self.base_url}: model '{model}' answered a test completion"
+        return f"{self.base_url}: model '{model}' answered a test completion{how}"
 
     # -- internals ------------------------------------------------------------------
+
+    def _complete(self, messages: Sequence[Mapping[str, Any]], temperature: float,
+                  budget: int, extra: Mapping[str, Any]) -> Any:
+        """POST a completion; once, when the model refuses ``max_tokens`` or
+        ``temperature``, again with ``max_completion_tokens`` and no temperature."""
+        try:
+            return self._request_json(
+                "POST", "chat/completions", self._payload(messages, temperature, budget, extra))
+        except LLMUnsupportedParameterError as err:
+            if self._completion_tokens:
+                raise
+            logger.info("LLM model %s refused '%s' (%s); asking with max_completion_tokens "
+                        "and no temperature from now on", self.model, err.param,
+                        err.provider_message)
+            self._completion_tokens = True
+        return self._request_json(
+            "POST", "chat/completions", self._payload(messages, temperature, budget, extra))
+
+    def _payload(self, messages: Sequence[Mapping[str, Any]], temperature: float,
+                 budget: int, extra: Mapping[str, Any]) -> dict[str, Any]:
+        payload: dict[str, Any] = {"model": self.model,
+                                   "messages": [dict(m) for m in messages]}
+        if self._completion_tokens:
+            payload["max_completion_tokens"] = budget
+        else:
+            payload["temperature"] = temperature
+            payload["max_tokens"] = budget
+        return {**payload, "stream": False, **extra}
 
     def _url(self, path: str) -> httpx.URL:
         base_path = self._base.path.rstrip("/")
@@ -457,7 +511,7 @@ class LLMClient:
         return data
 
     def _parse_completion(
-        self, data: Any, *, allow_empty: bool
+        self, data: Any, *, allow_empty: bool, budget: int | None = None
     ) -> tuple[str, str, Usage | None, str | None]:
         if not isinstance(data, dict):
             raise LLMBadResponseError("not_object")
@@ -480,6 +534,10 @@ class LLMClient:
         text = (content or "").strip()
         reason = choice.get("finish_reason")
         if not text and not allow_empty:
+            if reason == "length" and budget is not None:
+                # A thinking model spent the whole budget reasoning (Ollama's qwen3, gpt-5).
+                raise LLMBadResponseError("budget_spent", tokens=budget,
+                                          model=Text(self.model, _MAX_URL))
             if isinstance(reason, str):
                 raise LLMBadResponseError("empty_reason", reason=Text(reason, 40))
             raise LLMBadResponseError("empty")
@@ -507,6 +565,13 @@ class LLMClient:
             error = cls(key, status=status, provider_message=provider_message, **args)
             error.retryable = retryable
             return error
+
+        refused = _refused_param(data, message) if status == 400 else None
+        if refused is not None:
+            unsupported = make(LLMUnsupportedParameterError, "rejected", code=status)
+            assert isinstance(unsupported, LLMUnsupportedParameterError)
+            unsupported.param = refused
+            return unsupported
 
         if code_l in _CONTEXT_CODES or (message and _CONTEXT_WORDS.search(message)):
             return make(LLMContextLengthError, "context_length", model=model_name)
@@ -584,6 +649,19 @@ def _error_fields(data: Any) -> tuple[str | None, str | None, bool]:
         code = data.get("code") or data.get("type")
         return (str(code) if isinstance(code, str) else None, message, True)
     return None, None, False
+
+
+def _refused_param(data: Any, message: str | None) -> str | None:
+    """``max_tokens`` or ``temperature`` when a 400's body says the model refuses it:
+    OpenAI's ``{"error": {"code": "unsupported_parameter" | "unsupported_value",
+    "param": ...}}``, or a gateway passing on only its message."""
+    err = data.get("error") if isinstance(data, dict) else None
+    if isinstance(err, dict):
+        code, param = err.get("code"), err.get("param")
+        if code in _UNSUPPORTED_CODES and param in _LEGACY_PARAMS:
+            return str(param)
+    found = _LEGACY_PARAM_REFUSED.search(message or "")
+    return (found.group(1) or found.group(2)) if found else None
 
 
 def _model_ids(data: Any) -> list[str] | None:

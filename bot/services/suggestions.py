@@ -12,6 +12,7 @@ A failure falls back to the template, with the reason in plain words.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 
 from sqlalchemy import select
@@ -37,6 +38,8 @@ from bot.services.workflow import latest_draft
 from storage.models import Approval, Author, Draft, DraftOrigin, Mention, Workspace
 from storage.models_cases import CasePost
 from storage.repositories import latest_customer_post
+
+logger = logging.getLogger("vigie.suggestions")
 
 DEFAULT_VOICE = ("Friendly, concise and human. Thank people, acknowledge the problem, "
                  "say what happens next. No jargon, no promises of refunds or compensation.")
@@ -160,6 +163,11 @@ def suggest_reply(sessions: sessionmaker[Session], llm: LLMClient, context: Draf
         result = llm.chat(messages)
         LLM_LATENCY.observe(result.latency_s)
     except LLMError as err:
+        # The user sees the phrase; the provider's own words (key redacted by the client)
+        # are what an operator needs to fix it.
+        logger.warning("LLM suggestion for mention %s failed: %s (HTTP %s; provider said: %s)",
+                       context.mention_id, err, err.status or "-",
+                       err.provider_message or "-")
         return Suggestion(context, err.phrase)
     cut_off = result.finish_reason == "length"
     audience = context.audience or DraftAudience(context.network, context.mention_text)

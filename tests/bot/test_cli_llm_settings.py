@@ -5,10 +5,14 @@ carries."""
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
+from typing import Any
 
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
 from bot.config import Settings
 from bot.doctor import FAIL, _llm_check
@@ -50,3 +54,34 @@ def test_the_llm_check_fails_on_settings_built_without_validation() -> None:
                                         llm_api_key=None)
     check = _llm_check(settings)
     assert (check.status, check.detail) == (FAIL, URL_LINE.split(": ", 1)[1])
+
+
+def test_doctor_asks_for_text_within_the_configured_budget(httpserver: HTTPServer) -> None:
+    """`vigie doctor` runs a real completion with VIGIE_LLM_MAX_TOKENS: a thinking model
+    that spends it all before writing fails with the line that says what to raise."""
+    from bot.config import load_settings
+    from bot.doctor import OK
+
+    def thinking_model(request: Request) -> Response:  # Ollama's /v1, a qwen3-like model
+        budget = json.loads(request.data)["max_tokens"]
+        choice = ({"finish_reason": "stop", "message": {"role": "assistant", "content": "OK"}}
+                  if budget >= 1500 else
+                  {"finish_reason": "length",
+                   "message": {"role": "assistant", "content": "", "reasoning": "Hmm. " * 300}})
+        return Response(json.dumps({"choices": [{"index": 0, **choice}]}),
+                        content_type="application/json")
+
+    httpserver.expect_request("/v1/models").respond_with_json({"object": "list", "data": []})
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(thinking_model)
+
+    def check(**env: Any) -> Any:
+        return _llm_check(load_settings(
+            slack_bot_token="xoxb-1", slack_signing_secret="s" * 32,
+            llm_base_url=httpserver.url_for("/v1"), llm_model="qwen3:8b", **env))
+
+    low = check(llm_max_tokens=400)
+    assert low.status == FAIL
+    assert low.detail == ("The LLM model 'qwen3:8b' spent its whole budget of 400 tokens "
+                          "before writing any answer (a thinking model reasons first); raise "
+                          "VIGIE_LLM_MAX_TOKENS")
+    assert check().status == OK  # the default budget leaves room to think

@@ -316,6 +316,53 @@ def test_llm_failure_falls_back_to_the_template(vigie_llm: VigieApp,
     assert "sk-test-key" not in updated
 
 
+def test_a_failed_suggestion_logs_the_providers_words_without_the_key(
+        vigie_llm: VigieApp, httpserver: HTTPServer, caplog: pytest.LogCaptureFixture) -> None:
+    """The user reads "rejected the request (HTTP 400)"; the operator needs why."""
+    httpserver.expect_request("/v1/chat/completions").respond_with_json(
+        {"error": {"message": "Invalid 'messages': bad role for key sk-test-key-not-real-000000",
+                   "type": "invalid_request_error", "param": "messages",
+                   "code": "invalid_value"}}, status=400)
+    vigie = vigie_llm
+    with caplog.at_level("WARNING", logger="vigie.suggestions"):
+        vigie.slack.block_action("vigie.draft", message_ts=card(vigie, seed(vigie))["ts"])
+        vigie.standin.wait_for("views.update", timeout=15)
+        eventually(lambda: "provider said" in caplog.text, timeout=5)
+    assert "Invalid 'messages': bad role for key [redacted]" in caplog.text
+    assert "HTTP 400" in caplog.text
+    assert "sk-test-key-not-real" not in caplog.text
+
+
+def test_a_reasoning_model_refusing_max_tokens_still_suggests(
+        vigie_llm: VigieApp, httpserver: HTTPServer) -> None:
+    """OpenAI's gpt-5 / o-series answer 400 unsupported_parameter to max_tokens (and to a
+    temperature other than 1): no suggestion was ever made with them."""
+    bodies: list[dict[str, Any]] = []
+
+    def reasoning_model(request: Request) -> Response:
+        body = json.loads(request.data)
+        bodies.append(body)
+        if "max_tokens" in body:
+            return Response(json.dumps({"error": {
+                "message": "Unsupported parameter: 'max_tokens' is not supported with this "
+                           "model. Use 'max_completion_tokens' instead.",
+                "type": "invalid_request_error", "param": "max_tokens",
+                "code": "unsupported_parameter"}}), status=400,
+                content_type="application/json")
+        return Response(json.dumps({"choices": [{"index": 0, "finish_reason": "stop", "message": {
+            "role": "assistant", "content": "Hi Ana, so sorry about your order."}}]}),
+            content_type="application/json")
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(reasoning_model)
+    vigie = vigie_llm
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, seed(vigie))["ts"])
+    vigie.standin.wait_for("views.update", timeout=15)
+    view = vigie.standin.calls("views.update")[-1].args["view"]
+    (suggestion,) = [b for b in view["blocks"] if b.get("block_id") == SUGGESTION_BLOCK]
+    assert suggestion["text"]["text"] == f"{TAG} Hi Ana, so sorry about your order."
+    assert "temperature" not in bodies[-1] and bodies[-1]["max_completion_tokens"] > 0
+
+
 def test_ack_is_not_held_by_a_slow_llm(vigie_llm: VigieApp, httpserver: HTTPServer) -> None:
     FakeLLM(httpserver, "ok", delay=3.0)
     vigie = vigie_llm

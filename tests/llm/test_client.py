@@ -35,6 +35,7 @@ from bot.llm import (
     LLMRequestError,
     LLMTimeoutError,
     LLMUnavailableError,
+    LLMUnsupportedParameterError,
     Usage,
     from_config,
 )
@@ -468,27 +469,148 @@ def test_content_parts_are_joined(client: LLMClient, httpserver: HTTPServer) -> 
     assert client.chat(MESSAGES).text == "Hello world"
 
 
+# -- reasoning models ------------------------------------------------------------------
+
+
+def reasoning_model(request: Request) -> Response:
+    """api.openai.com for gpt-5.x / o-series: max_tokens and a temperature other than 1
+    are refused with a 400 naming the parameter."""
+    body = json.loads(request.data)
+    if "max_tokens" in body:
+        return Response(json.dumps({"error": {
+            "message": "Unsupported parameter: 'max_tokens' is not supported with this "
+                       "model. Use 'max_completion_tokens' instead.",
+            "type": "invalid_request_error", "param": "max_tokens",
+            "code": "unsupported_parameter"}}), status=400, content_type="application/json")
+    if body.get("temperature", 1) != 1:
+        return Response(json.dumps({"error": {
+            "message": f"Unsupported value: 'temperature' does not support "
+                       f"{body['temperature']} with this model. Only the default (1) value "
+                       f"is supported.", "type": "invalid_request_error",
+            "param": "temperature", "code": "unsupported_value"}}), status=400,
+            content_type="application/json")
+    return Response(json.dumps(completion("Hi Ana, sorry!")), content_type="application/json")
+
+
+def sent(httpserver: HTTPServer) -> list[dict[str, Any]]:
+    return [json.loads(r.get_data()) for r, _ in httpserver.log
+            if r.path.endswith("/chat/completions")]
+
+
+def test_a_model_refusing_max_tokens_is_asked_again_with_max_completion_tokens(
+    client: LLMClient, httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(reasoning_model)
+    with caplog.at_level(logging.INFO, logger="vigie.llm"):
+        assert client.chat(MESSAGES).text == "Hi Ana, sorry!"
+    first, second = sent(httpserver)
+    assert (first["max_tokens"], first["temperature"]) == (2000, 0.4)
+    assert second["max_completion_tokens"] == 2000
+    assert "max_tokens" not in second and "temperature" not in second
+    assert "max_tokens" in caplog.text
+    # Remembered: the next request goes the accepted way at once.
+    httpserver.clear_log()
+    assert client.chat(MESSAGES, max_tokens=300).text == "Hi Ana, sorry!"
+    (third,) = sent(httpserver)
+    assert third["max_completion_tokens"] == 300 and "temperature" not in third
+
+
+def test_a_model_refusing_the_temperature_is_asked_again_without(
+    httpserver: HTTPServer, sleeps: SleepRecorder
+) -> None:
+    def temperature_only(request: Request) -> Response:  # takes max_tokens, not 0.4
+        body = json.loads(request.data)
+        body.pop("max_tokens", None)
+        return reasoning_model(Request.from_values(data=json.dumps(body)))
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(temperature_only)
+    with LLMClient(httpserver.url_for("/v1"), API_KEY, MODEL, sleep=sleeps,
+                   max_tokens=700) as llm:
+        assert llm.chat(MESSAGES).text == "Hi Ana, sorry!"
+    first, second = sent(httpserver)
+    assert first["temperature"] == 0.4
+    assert second["max_completion_tokens"] == 700 and "temperature" not in second
+
+
+def test_a_refused_parameter_is_retried_once_only(
+    client: LLMClient, httpserver: HTTPServer
+) -> None:
+    """A server refusing max_completion_tokens too is not asked a third time."""
+    httpserver.expect_request("/v1/chat/completions").respond_with_json(
+        {"error": {"message": "Unsupported parameter: 'max_tokens'", "param": "max_tokens",
+                   "code": "unsupported_parameter", "type": "invalid_request_error"}},
+        status=400)
+    with pytest.raises(LLMUnsupportedParameterError) as caught:
+        client.chat(MESSAGES)
+    assert caught.value.param == "max_tokens"
+    assert len(sent(httpserver)) == 2
+
+
+def test_another_400_is_not_retried(client: LLMClient, httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v1/chat/completions").respond_with_json(
+        {"error": {"message": "Invalid type for 'messages[0].content'",
+                   "param": "messages[0].content", "code": "invalid_type",
+                   "type": "invalid_request_error"}}, status=400)
+    with pytest.raises(LLMRequestError) as caught:
+        client.chat(MESSAGES)
+    assert not isinstance(caught.value, LLMUnsupportedParameterError)
+    assert len(sent(httpserver)) == 1
+
+
+def test_check_passes_on_a_reasoning_model(
+    client: LLMClient, httpserver: HTTPServer
+) -> None:
+    httpserver.expect_request("/v1/models").respond_with_json({"data": [{"id": MODEL}]})
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(reasoning_model)
+    assert "max_completion_tokens" in client.check()
+
+
 # -- check() -----------------------------------------------------------------------------
 
 
-def test_check_lists_models(client: LLMClient, httpserver: HTTPServer) -> None:
+def test_check_lists_models_and_asks_for_a_completion(
+    client: LLMClient, httpserver: HTTPServer
+) -> None:
     httpserver.expect_request("/v1/models", method="GET").respond_with_json(
         {"object": "list", "data": [{"id": MODEL, "object": "model"}, {"id": "other"}]}
     )
+    httpserver.expect_request("/v1/chat/completions").respond_with_json(completion("OK"))
     summary = client.check()
     assert MODEL in summary
     assert "2 models listed" in summary
+    assert "answered a test completion" in summary
 
 
-def test_check_falls_back_to_completion_without_models_endpoint(
+def test_check_asks_for_a_completion_without_models_endpoint(
     client: LLMClient, httpserver: HTTPServer
 ) -> None:
     httpserver.expect_request("/v1/models").respond_with_data("404 page not found", status=404)
-    body = completion("")
-    httpserver.expect_request("/v1/chat/completions").respond_with_json(body)
+    httpserver.expect_request("/v1/chat/completions").respond_with_json(completion("OK"))
     assert "answered a test completion" in client.check()
     request, _ = httpserver.log[-1]
-    assert json.loads(request.get_data())["max_tokens"] == 1
+    # The budget drafts get: a thinking model that cannot write within it fails here.
+    assert json.loads(request.get_data())["max_tokens"] == client.max_tokens == 2000
+
+
+def test_check_fails_when_the_model_writes_nothing(
+    client: LLMClient, httpserver: HTTPServer
+) -> None:
+    """A listed model whose completion is empty is not "fine": drafting would fail."""
+    httpserver.expect_request("/v1/models").respond_with_json({"data": [{"id": MODEL}]})
+    thinking = completion("")
+    thinking["choices"][0]["finish_reason"] = "length"
+    thinking["choices"][0]["message"]["reasoning"] = "Okay, the user wants OK. " * 100
+    httpserver.expect_request("/v1/chat/completions").respond_with_json(thinking)
+    with pytest.raises(LLMBadResponseError) as caught:
+        client.check()
+    assert "VIGIE_LLM_MAX_TOKENS" in str(caught.value)
+    assert "2000 tokens" in str(caught.value)
+    httpserver.clear_log()
+    httpserver.clear_all_handlers()
+    httpserver.expect_request("/v1/models").respond_with_json({"data": [{"id": MODEL}]})
+    httpserver.expect_request("/v1/chat/completions").respond_with_json(completion(""))
+    with pytest.raises(LLMBadResponseError, match="empty answer"):
+        client.check()
 
 
 def test_check_unknown_model(client: LLMClient, httpserver: HTTPServer) -> None:
