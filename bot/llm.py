@@ -93,6 +93,9 @@ _LEGACY_PARAM_REFUSED = re.compile(
     r"(?i)unsupported (?:parameter|value)\W+'?(max_tokens|temperature)\b"
     r"|'(max_tokens|temperature)' (?:is not supported|does not support)"
 )
+_NATURAL_STOPS = frozenset({"stop", "eos", "eos_token", "stop_sequence", "end_turn"})
+"""finish_reason words for a text the model ended itself: OpenAI's "stop", and what some
+OpenAI-compatible servers say instead (Hugging Face TGI, Anthropic-style gateways)."""
 DEFAULT_MAX_TOKENS = 2000
 """Default token budget of a completion (VIGIE_LLM_MAX_TOKENS). A reply needs a few hundred;
 the rest is room for a thinking model's reasoning, which counts against it."""
@@ -195,6 +198,15 @@ class ChatResult:
     usage: Usage | None
     latency_s: float
     finish_reason: str | None = None
+
+    @property
+    def cut_off(self) -> bool:
+        """Whether the provider stopped the text before its end: at the token limit
+        ("length"), by its content filter ("content_filter": "content was omitted"), or for
+        any other reason than a natural stop. No reason given counts as a natural stop."""
+        if self.finish_reason is None:
+            return False
+        return self.finish_reason.strip().lower() not in _NATURAL_STOPS
 
 
 class _SecretLike(Protocol):

@@ -423,9 +423,10 @@ def clean_answer(text: str, limit: int | None, *, network: str | None = None,
     ``network``) at a sentence or word boundary. Of what follows the reasoning, only
     ``ANSWER_CAP_FACTOR`` times ``limit`` is read.
 
-    ``cut_off``: the model stopped at its token limit (finish_reason "length"), mid-
-    sentence ("…they will refund the"): only its complete sentences are kept, "" when it
-    has none; say so beside it (``CUT_OFF_WARNING``).
+    ``cut_off``: the provider stopped the text before its end (``ChatResult.cut_off``:
+    its token limit, its content filter...), maybe mid-sentence ("…they will refund
+    the"): only its complete sentences are kept, "" when it has none; say so beside it
+    (``CUT_OFF_WARNING``).
     """
     text = strip_invisible(text or "").replace("\r\n", "\n").replace("\r", "\n")
     text = drop_reasoning_blocks(text)

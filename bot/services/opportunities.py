@@ -474,7 +474,7 @@ def suggest_draft(sessions: sessionmaker[Session], llm: LLMClient, start: DraftS
         LLM_LATENCY.observe(result.latency_s)
     except LLMError as err:
         return start, err.phrase
-    cut_off = result.finish_reason == "length"
+    cut_off = result.cut_off
     answer = clean_answer(result.text, start.limit or MAX_DRAFT, network=start.network,
                           cut_off=cut_off)
     text = answer.text

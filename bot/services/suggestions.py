@@ -169,7 +169,7 @@ def suggest_reply(sessions: sessionmaker[Session], llm: LLMClient, context: Draf
                        context.mention_id, err, err.status or "-",
                        err.provider_message or "-")
         return Suggestion(context, err.phrase)
-    cut_off = result.finish_reason == "length"
+    cut_off = result.cut_off
     audience = context.audience or DraftAudience(context.network, context.mention_text)
     answer = clean_answer(result.text,
                           reply_room(context.network, audience.author_handle) or 3000,

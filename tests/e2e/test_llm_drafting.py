@@ -274,6 +274,22 @@ def test_an_answer_cut_at_the_token_limit_keeps_its_sentences_and_says_so(
     assert warning in json.dumps(view, ensure_ascii=False)
 
 
+@pytest.mark.parametrize("reason", ["content_filter", "tool_calls"])
+def test_an_answer_stopped_for_another_reason_is_cut_the_same(
+        vigie_llm: VigieApp, httpserver: HTTPServer, reason: str) -> None:
+    """finish_reason "content_filter" ("content was omitted due to a flag from our content
+    filters") or any other but a natural stop: the partial text was offered whole."""
+    FakeLLM(httpserver, "Hi Ana, so sorry your order is late. Our team is checking it and "
+            "will", finish_reason=reason)
+    vigie = vigie_llm
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, seed(vigie))["ts"])
+    vigie.standin.wait_for("views.update", timeout=15)
+    view = vigie.standin.calls("views.update")[-1].args["view"]
+    (suggestion,) = [b for b in view["blocks"] if b.get("block_id") == SUGGESTION_BLOCK]
+    assert suggestion["text"]["text"] == f"{TAG} Hi Ana, so sorry your order is late."
+    assert "the suggestion was cut off" in json.dumps(view, ensure_ascii=False)
+
+
 def test_a_japanese_answer_cut_at_the_token_limit_keeps_its_sentences(
         vigie_llm: VigieApp, httpserver: HTTPServer) -> None:
     """Japanese ends its sentences with "。" and no space: the cut answer gave no

@@ -469,6 +469,13 @@ def test_content_parts_are_joined(client: LLMClient, httpserver: HTTPServer) -> 
     assert client.chat(MESSAGES).text == "Hello world"
 
 
+@pytest.mark.parametrize(("reason", "cut"), [
+    ("stop", False), (None, False), ("eos_token", False), ("STOP", False),
+    ("length", True), ("content_filter", True), ("tool_calls", True), ("abort", True)])
+def test_any_finish_but_a_natural_stop_is_cut_off(reason: str | None, cut: bool) -> None:
+    assert ChatResult("Hi", MODEL, None, 0.1, finish_reason=reason).cut_off is cut
+
+
 # -- reasoning models ------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -219,20 +220,23 @@ def test_personal_data_of_another_conversation_is_flagged(
     assert "foreign_data" not in _saved_flags(sessions, root)
 
 
+@pytest.mark.parametrize("reason", ["length", "content_filter"])
 def test_an_opportunity_suggestion_cut_at_the_token_limit_keeps_its_sentences(
-        sessions: sessionmaker[Session], workspace_id: int, httpserver: HTTPServer) -> None:
-    """finish_reason "length": the first message was offered whole, ending mid-sentence."""
+        sessions: sessionmaker[Session], workspace_id: int, httpserver: HTTPServer,
+        reason: str) -> None:
+    """finish_reason "length" (or the content filter's): the first message was offered
+    whole, ending mid-sentence."""
     start = opportunities.draft_start(sessions, workspace_id, AGENT,
                                       _opportunity(sessions, workspace_id))
     llm = from_config(httpserver.url_for("/v1"), "sk-test-key-not-real-000000", "test-model")
     assert llm is not None
     FakeLLM(httpserver, "@ana_r happy to help! We can show you how to move your",
-            finish_reason="length")
+            finish_reason=reason)
     suggested, error = opportunities.suggest_draft(sessions, llm, replace(start, text=""))
     assert error is None and suggested.text == "@ana_r happy to help!"
     assert suggested.risk_keys == ("risk.cut_off",)
     httpserver.clear()
-    FakeLLM(httpserver, "@ana_r we can show you how to move your", finish_reason="length")
+    FakeLLM(httpserver, "@ana_r we can show you how to move your", finish_reason=reason)
     _, error = opportunities.suggest_draft(sessions, llm, replace(start, text=""))
     assert error is not None and plain_text(error, "en") == (
         "the LLM stopped at its length limit before finishing a single sentence")
