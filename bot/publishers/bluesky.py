@@ -11,8 +11,8 @@ Before writing, the parent post is read from the AppView (``app.bsky.feed.getPos
 proxied by the PDS): that gives its CID, the thread root (the parent's own root when it
 is itself a reply), tells a deleted post apart, and says whether the account may reply
 (``viewer.replyDisabled``: the author's threadgate leaves it out; the PDS would write the
-reply but the AppView hides it, so it is refused before writing). Links and ``@handle`` mentions get
-facets with UTF-8 byte offsets; a mention's DID comes from
+reply but the AppView hides it, so it is refused before writing). Links, ``@handle``
+mentions and ``#hashtags`` get facets with UTF-8 byte offsets; a mention's DID comes from
 ``com.atproto.identity.resolveHandle`` and a handle that does not resolve (HandleNotFound)
 gets no facet; a malformed answer fails the attempt (retried) rather than post the mention
 as plain text.
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -83,6 +84,13 @@ _MENTION = re.compile(
     r"[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)"
 )
 _LANG = re.compile(r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{1,8})*$")
+# A hashtag as Bluesky's RichText.detectFacets reads one: "#" or "＃" at the start of the
+# text or after a space, then a run of characters up to a space or an invisible separator
+# (soft hyphen, word joiner, zero-width spaces), not starting with the emoji selector.
+_TAG_INVISIBLE = "\u00ad\u2060\u200a\u200b\u200c\u200d\u20e2"
+_HASHTAG = re.compile(rf"(?<!\S)[#＃](?!\ufe0f)([^\s{_TAG_INVISIBLE}]+)")
+MAX_TAG_CHARS = 64
+"""Longest tag Bluesky's own apps facet (UTF-16 code units, as JavaScript counts)."""
 
 
 class BlueskyCredentials(PublisherCredentials):
@@ -121,14 +129,17 @@ class Facet:
     byte_start: int
     byte_end: int
     kind: str
-    """``"link"`` or ``"mention"``."""
+    """``"link"``, ``"mention"`` or ``"tag"``."""
     value: str
-    """The full URL of a link, or the handle of a mention (without ``@``)."""
+    """The full URL of a link, the handle of a mention (without ``@``), or a hashtag's
+    tag (without ``#``)."""
 
     def to_record(self, did: str | None = None) -> dict[str, Any]:
         """The ``app.bsky.richtext.facet`` object; a mention needs its ``did``."""
         if self.kind == "link":
             feature: dict[str, Any] = {"$type": "app.bsky.richtext.facet#link", "uri": self.value}
+        elif self.kind == "tag":
+            feature = {"$type": "app.bsky.richtext.facet#tag", "tag": self.value}
         else:
             feature = {"$type": "app.bsky.richtext.facet#mention", "did": did}
         return {
@@ -168,9 +179,29 @@ def _byte_offset(text: str, index: int) -> int:
     return len(text[:index].encode("utf-8"))
 
 
+def _tag_of(run: str) -> str | None:
+    """The tag a hashtag's ``run`` (what follows ``#``) stands for, as Bluesky's apps read
+    it: without trailing punctuation; None when it has no letter or symbol (``#1``,
+    ``#!!``) or is longer than ``MAX_TAG_CHARS``."""
+    if all((ch.isascii() and ch.isdigit()) or _punctuation(ch) for ch in run):
+        return None
+    tag = run.strip()
+    while tag and _punctuation(tag[-1]):
+        tag = tag[:-1]
+    if not tag or len(tag.encode("utf-16-le")) // 2 > MAX_TAG_CHARS:
+        return None
+    return tag
+
+
+def _punctuation(ch: str) -> bool:
+    return unicodedata.category(ch).startswith("P")
+
+
 def detect_facets(text: str) -> list[Facet]:
-    """Links (``http(s)://``, ``www.`` and bare domains on a real TLD, given ``https://``) and
-    ``@handle`` mentions of ``text``, in order, with UTF-8 byte offsets."""
+    """Links (``http(s)://``, ``www.`` and bare domains on a real TLD, given ``https://``),
+    ``@handle`` mentions and ``#hashtags`` of ``text``, in order, with UTF-8 byte offsets.
+    A tag facet spans ``#`` and the tag, trailing punctuation left out ("#AcmeStatus." tags
+    "AcmeStatus"), as Bluesky's RichText.detectFacets does."""
     facets: list[Facet] = []
     for url in find_urls(text):
         scheme = urlsplit(url.url).scheme.lower() if "://" in url.url else ""
@@ -186,6 +217,16 @@ def detect_facets(text: str) -> list[Facet]:
         if any(start < e and s < end for s, e in taken):
             continue
         facets.append(Facet(start, end, "mention", match.group(1).lower()))
+        taken.append((start, end))
+    for match in _HASHTAG.finditer(text):
+        tag = _tag_of(match.group(1))
+        if tag is None:
+            continue
+        start = _byte_offset(text, match.start())
+        end = _byte_offset(text, match.start(1) + len(tag))
+        if any(start < e and s < end for s, e in taken):
+            continue
+        facets.append(Facet(start, end, "tag", tag))
     return sorted(facets, key=lambda f: f.byte_start)
 
 
@@ -383,7 +424,7 @@ class BlueskyPublisher(Publisher[BlueskyCredentials]):
         dids: dict[str, str | None] = {}
         records: list[dict[str, Any]] = []
         for facet in detect_facets(text):
-            if facet.kind == "link":
+            if facet.kind != "mention":
                 records.append(facet.to_record())
                 continue
             if facet.value not in dids:

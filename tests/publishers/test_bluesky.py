@@ -117,6 +117,44 @@ def test_facets_link_bare_domains_on_any_tld_but_not_ordinary_words() -> None:
     assert [f.value for f in facets] == ["https://acme.help/faq", "https://acme.zip"]
 
 
+def test_hashtags_get_tag_facets_as_bluesky_detects_them() -> None:
+    """app.bsky.richtext.facet#tag, as RichText.detectFacets makes it: the facet spans
+    "#" and the tag, trailing punctuation left out; the tag is written without "#"."""
+    text = ("Café ☕ #Crème! Live on https://status.acme.example#top and #AcmeStatus. "
+            "＃日本語、 (#paren) x#glued #1 #!! #2025s #tag\u200bafter @alice.bsky.social")
+    data = text.encode("utf-8")
+    facets = detect_facets(text)
+    assert [(f.kind, f.value, data[f.byte_start:f.byte_end].decode()) for f in facets] == [
+        ("tag", "Crème", "#Crème"),
+        ("link", "https://status.acme.example#top", "https://status.acme.example#top"),
+        ("tag", "AcmeStatus", "#AcmeStatus"),
+        ("tag", "日本語", "＃日本語"),
+        ("tag", "2025s", "#2025s"),
+        ("tag", "tag", "#tag"),
+        ("mention", "alice.bsky.social", "@alice.bsky.social"),
+    ]
+    assert facets[0].byte_start == len("Café ☕ ".encode())
+    assert facets[0].to_record() == {
+        "index": {"byteStart": facets[0].byte_start, "byteEnd": facets[0].byte_end},
+        "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": "Crème"}]}
+    assert detect_facets("#" + "a" * 64)[0].value == "a" * 64
+    assert detect_facets("#" + "a" * 65) == []
+
+
+def test_a_replys_hashtag_is_posted_with_its_tag_facet(
+    http: HttpClient, fake: FakeBluesky, httpserver: HTTPServer, publisher: BlueskyPublisher
+) -> None:
+    text = "Sorry! Live updates on https://status.acme.example and #AcmeStatus."
+    publisher.publish(http, creds(fake), target_of(fake.add_post()), text, KEY)
+    record = calls(httpserver, "com.atproto.repo.putRecord")[0].get_json()["record"]
+    start = len(text.encode()) - len("#AcmeStatus.")
+    assert record["facets"][-1] == {
+        "index": {"byteStart": start, "byteEnd": start + len("#AcmeStatus")},
+        "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": "AcmeStatus"}]}
+    assert [f["features"][0]["$type"] for f in record["facets"]] == [
+        "app.bsky.richtext.facet#link", "app.bsky.richtext.facet#tag"]
+
+
 def test_publish_writes_a_create_only_reply(
     http: HttpClient, fake: FakeBluesky, httpserver: HTTPServer, publisher: BlueskyPublisher
 ) -> None:
