@@ -314,7 +314,8 @@ def test_an_answer_cut_before_any_full_sentence_is_no_suggestion(
     vigie.slack.block_action("vigie.draft", message_ts=card(vigie, seed(vigie))["ts"])
     vigie.standin.wait_for("views.update", timeout=15)
     updated = json.dumps(vigie.standin.calls("views.update")[-1].args["view"])
-    assert ("No LLM suggestion (the LLM stopped at its length limit before finishing a "
+    assert ("No LLM suggestion (the LLM stopped (at its length limit or its content filter) "
+            "before finishing a "
             "single sentence)") in updated
     assert "refund the" not in updated
 

@@ -239,4 +239,5 @@ def test_an_opportunity_suggestion_cut_at_the_token_limit_keeps_its_sentences(
     FakeLLM(httpserver, "@ana_r we can show you how to move your", finish_reason=reason)
     _, error = opportunities.suggest_draft(sessions, llm, replace(start, text=""))
     assert error is not None and plain_text(error, "en") == (
-        "the LLM stopped at its length limit before finishing a single sentence")
+        "the LLM stopped (at its length limit or its content filter) before finishing a "
+        "single sentence")
