@@ -97,22 +97,33 @@ def installed_enterprise(context: BoltContext) -> str | None:
     return home.enterprise_id if home is not None and home.enterprise_id else None
 
 
-def user_directory(runtime: Runtime, client: WebClient, workspace_id: int
-                   ) -> SlackUserDirectory:
+def user_directory(runtime: Runtime, client: WebClient, workspace_id: int, *,
+                   enterprise_id: str | None = None) -> SlackUserDirectory:
     """Slack's directory with the listener's token, its answers reused a while by this
-    process (``runtime.accounts``): every check of a request asks Slack once at most."""
-    return SlackUserDirectory(client, cache=runtime.accounts, workspace=workspace_id)
+    process (``runtime.accounts``): every check of a request asks Slack once at most.
+    Whom Slack places outside the workspace and its Grid org (``enterprise_id``, the
+    installation's: :func:`installed_enterprise`) is marked external, as
+    :func:`is_external` marks the payload of a click; without ``enterprise_id``, a Grid
+    colleague counts as one of the workspace's only when Slack lists it among their
+    workspaces."""
+    team_id = runtime.workspaces.team_of(workspace_id)
+    home = frozenset(i for i in (team_id, enterprise_id) if i)
+    return SlackUserDirectory(client, cache=runtime.accounts, workspace=workspace_id,
+                              home=home)
 
 
 def slack_account(runtime: Runtime, client: WebClient | None, workspace_id: int,
-                  user_id: str) -> tuple[SlackAccount | None, bool]:
+                  user_id: str, *, enterprise_id: str | None = None
+                  ) -> tuple[SlackAccount | None, bool]:
     """What ``users.info`` says about ``user_id`` (cached; under a second, before the
     ack), and whether Slack was asked: not without a client, nor when its word would
     change nothing (``members.slack_word_needed``: a granted role, a stored language).
-    None when not asked, or when Slack cannot answer and never did."""
+    None when not asked, or when Slack cannot answer and never did. ``enterprise_id``:
+    the installation's Grid org (:func:`user_directory`)."""
     if client is None or not slack_word_needed(runtime.sessions, workspace_id, user_id):
         return None, False
-    return user_directory(runtime, client, workspace_id).account(user_id), True
+    return user_directory(runtime, client, workspace_id,
+                          enterprise_id=enterprise_id).account(user_id), True
 
 
 def actor_of(account: SlackAccount | None, user_id: str, surface: str, *,
@@ -136,15 +147,19 @@ def user_context(runtime: Runtime, body: dict[str, Any], surface: str,
     in their Slack language from their first command. A user with a granted role and a
     stored language is not asked about (:func:`slack_account`). A click or a form of a user
     of another organisation's workspace (Slack Connect) gets an external actor, whom
-    every check refuses. ``enterprise_id``: the installation's Enterprise Grid org
-    (:func:`installed_enterprise`), for clicks and forms: without it, a user whose
-    ``user.team_id`` is an org's ``E…`` id is external."""
+    every check refuses, as does any user whose ``users.info`` (when asked) places them
+    in another organisation. ``enterprise_id``: the installation's Enterprise Grid org
+    (:func:`installed_enterprise`): without it, a user whose ``user.team_id`` is an org's
+    ``E…`` id is external."""
     team_id, user_id, user = _team_and_user(body)
     external = body.get("type") in WRITES and is_external(user, team_id, enterprise_id)
     workspace = runtime.workspaces.ensure(team_id)
     # Nothing is asked nor kept of another organisation's user: they may do nothing here.
     account, asked = slack_account(runtime, None if external else client, workspace.id,
-                                   user_id)
+                                   user_id, enterprise_id=enterprise_id)
+    # A slash command's payload names no user team (its ``team_id`` is the workspace the
+    # command serves): what Slack said of the user, when it was asked anyway, tells.
+    external = external or (account is not None and account.external)
     remember_locale(runtime, workspace.id, user_id, account)
     language = language_of(runtime.sessions, workspace.id, user_id, user.get("locale"),
                            account.locale if account is not None else None)

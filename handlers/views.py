@@ -122,7 +122,7 @@ def register(app: App, runtime: Runtime) -> None:
             return
         block_id, value = _field(view, callback)
         sessions, ws, actor = runtime.sessions, ctx.workspace_id, ctx.actor
-        users = user_directory(runtime, client, ws)
+        users = user_directory(runtime, client, ws, enterprise_id=installed_enterprise(context))
         try:
             check_role(sessions, ws, actor, ANYONE)
             if callback == ASSIGN:

@@ -298,6 +298,24 @@ class SlackAccount:
     """Their Slack locale (``fr-FR``), which Slack gives only when asked for it."""
     name: str | None = None
     """The name Slack shows for them (their display name, else their full name)."""
+    teams: frozenset[str] = frozenset()
+    """The workspaces and Enterprise Grid org Slack says they belong to (``team_id``,
+    ``enterprise_user.enterprise_id`` and ``enterprise_user.teams``); empty when it does
+    not say."""
+    stranger: bool = False
+    """Slack's ``is_stranger``: of another workspace than the one the token is for."""
+    external: bool = False
+    """Of another organisation than the installation's (Slack Connect): set by the
+    directory that knows the installation (:meth:`of_other_org`), never cached."""
+
+    def of_other_org(self, home: frozenset[str]) -> bool:
+        """Whether this user belongs to another organisation than the one of ``home`` (the
+        installation's workspace id, and its Grid org's id when known): Slack calls them a
+        stranger, or none of the teams it names is one of ``home``. Not when Slack names
+        no team, or ``home`` is unknown (empty)."""
+        if self.stranger:
+            return True
+        return bool(self.teams) and bool(home) and not (self.teams & home)
 
 
 class UserDirectory(Protocol):

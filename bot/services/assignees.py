@@ -57,9 +57,10 @@ def self_check_asks_slack(session: Session, workspace_id: int, actor: Actor, nee
 
 def check_account(users: UserDirectory | None, assignee: str) -> Checked:
     """What Slack says about ``assignee``, refusing a user Slack does not know, a bot or
-    app, or a deactivated account (a guest is for :func:`check_can_work` to judge). The
-    actor taking the work themselves is asked about too (one ``users.info``): a guest may
-    not take what they may not be given.
+    app, a deactivated account, or a user of another organisation (``external``: Slack
+    Connect) (a guest is for :func:`check_can_work` to judge). The actor taking the work
+    themselves is asked about too (one ``users.info``): a guest may not take what they
+    may not be given.
 
     None when Slack is not asked (no Slack, as on the console): the role check decides
     alone. :data:`UNCHECKED` when Slack could not answer and never did: for
@@ -77,6 +78,11 @@ def check_account(users: UserDirectory | None, assignee: str) -> Checked:
         raise ServiceError("assignee.bot")
     if account.deleted:
         raise ServiceError("assignee.deactivated")
+    if account.external:
+        # Of another organisation (Slack Connect): every click of theirs is refused
+        # (perm.external), so work given to them would sit undone, and its DMs would
+        # show this workspace's mentions and drafts to an outsider.
+        raise ServiceError("assignee.external")
     return account
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.i18n import SUPPORTED_LANGUAGES, language_for
+from bot.messages.delivery import UserDirectory
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.errors import Mrkdwn, ServiceError
@@ -119,13 +120,19 @@ def workspace_default_role(sessions: sessionmaker[Session], workspace_id: int) -
 
 
 def do_set_role(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
-                user_id: str, role: str) -> RoleView:
-    """Give ``user_id`` a role (admins only); the last admin cannot step down."""
+                user_id: str, role: str, *, users: UserDirectory | None = None) -> RoleView:
+    """Give ``user_id`` a role (admins only); the last admin cannot step down. With Slack
+    (``users``), a user of another organisation (Slack Connect) is refused: a role would
+    bring them the DMs and listings of a team whose every action refuses them."""
     try:
         new_role = Role(role.lower())
     except ValueError:
         raise ServiceError("role.bad_role", value=role,
                            valid=", ".join(r.value for r in Role)) from None
+    # Asked before the transaction: a network call holds no row lock.
+    account = users.account(user_id) if users is not None else None
+    if account is not None and account.found and account.external:
+        raise ServiceError("role.external", user=Mrkdwn(f"<@{user_id}>"))
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor, Role.ADMIN)

@@ -77,6 +77,15 @@ class WorkspaceDirectory:
         self._cache[team_id] = ref
         return ref
 
+    def team_of(self, workspace_id: int) -> str | None:
+        """The Slack team id of workspace ``workspace_id`` (None when there is none)."""
+        for ref in list(self._cache.values()):
+            if ref.id == workspace_id:
+                return ref.team_id
+        with self._sessions() as session:
+            workspace = session.get(Workspace, workspace_id)
+            return workspace.team_id if workspace is not None else None
+
     def is_installed(self, team_id: str) -> bool:
         """Whether ``team_id`` installed Vigie: always, with one bot token; with several
         workspaces, when the installation store holds its bot token."""

@@ -8,6 +8,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from slack_sdk import WebClient
@@ -203,12 +204,15 @@ class SlackUserDirectory:
     would wait as long, for the same answer); only answers go to the process's cache."""
 
     def __init__(self, client: WebClient, *, cache: AccountCache | None = None,
-                 workspace: Hashable = None) -> None:
+                 workspace: Hashable = None, home: frozenset[str] = frozenset()) -> None:
         self._client = WebClient(
             token=client.token, base_url=client.base_url, timeout=LOOKUP_TIMEOUT_SECONDS,
             ssl=client.ssl, proxy=client.proxy, headers=client.headers, retry_handlers=[])
         self._cache = cache
         self._workspace = workspace
+        self._home = home
+        """The installation's workspace id (and Grid org id): whoever Slack places in
+        none of them is of another organisation (``SlackAccount.external``)."""
         self._answers: dict[str, SlackAccount | None] = {}
 
     def account(self, user_id: str) -> SlackAccount | None:
@@ -217,16 +221,23 @@ class SlackUserDirectory:
         rate limit, missing scope) and never did, which the caller treats as unknown.
         Asked once per directory, then remembered."""
         if user_id not in self._answers:
-            self._answers[user_id] = self._cached(user_id)
+            self._answers[user_id] = self._marked(self._cached(user_id))
         return self._answers[user_id]
+
+    def _marked(self, account: SlackAccount | None) -> SlackAccount | None:
+        # The cache keeps Slack's words only; whether they make the user an outsider is
+        # this installation's reading of them.
+        if account is None or not account.found or not account.of_other_org(self._home):
+            return account
+        return replace(account, external=True)
 
     def known(self, user_id: str) -> SlackAccount | None:
         """What Slack already said about ``user_id``, to this directory or to the process
         (however long ago), without asking it: None when it never answered."""
         if user_id in self._answers:
             return self._answers[user_id]
-        return self._cache.last_known(self._workspace, user_id) \
-            if self._cache is not None else None
+        return self._marked(self._cache.last_known(self._workspace, user_id)
+                            if self._cache is not None else None)
 
     def without_asking(self) -> KnownUsers:
         """This directory reduced to what Slack already said (:meth:`known`)."""
@@ -267,7 +278,8 @@ class SlackUserDirectory:
                             guest=bool(user.get("is_restricted"))
                             or bool(user.get("is_ultra_restricted")),
                             locale=str(user["locale"]) if user.get("locale") else None,
-                            name=shown_name(user))
+                            name=shown_name(user), teams=teams_of(user),
+                            stranger=bool(user.get("is_stranger")))
 
 
 class KnownUsers:
@@ -282,6 +294,19 @@ class KnownUsers:
     def account(self, user_id: str) -> SlackAccount | None:
         """What Slack already said about ``user_id`` (None: never asked, or no answer)."""
         return self._directory.known(user_id)
+
+
+def teams_of(user: Mapping[str, Any]) -> frozenset[str]:
+    """The workspaces and org a ``users.info`` user belongs to: ``team_id``, and on
+    Enterprise Grid ``enterprise_user``'s org and workspaces (a colleague of another
+    workspace of the same org is one of them, a Slack Connect partner is not)."""
+    grid = user.get("enterprise_user")
+    if not isinstance(grid, dict):
+        grid = {}
+    teams = grid.get("teams")
+    ids = [user.get("team_id"), user.get("enterprise_id"), grid.get("enterprise_id"),
+           *(teams if isinstance(teams, list) else [])]
+    return frozenset(str(i) for i in ids if isinstance(i, str) and i)
 
 
 def shown_name(user: Mapping[str, Any]) -> str | None:
@@ -327,4 +352,5 @@ class SlackUserDirectories:
                 return _Unanswered()
             client = WebClient(token=token, base_url=client.base_url, ssl=client.ssl,
                                proxy=client.proxy, headers=client.headers)
-        return SlackUserDirectory(client, cache=self._cache, workspace=workspace_id)
+        return SlackUserDirectory(client, cache=self._cache, workspace=workspace_id,
+                                  home=frozenset({team_id}) if team_id else frozenset())

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.i18n import t
@@ -20,7 +20,7 @@ from bot.runtime import Runtime
 from bot.services.errors import ServiceError
 from handlers.commands.parsing import ArgumentError, split_args
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Subcommand
-from handlers.context import user_context
+from handlers.context import installed_enterprise, user_context
 from handlers.errors import apologize
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,12 @@ which quote is not closed, and where, in the reader's language."""
 
 
 def parse_command(command: dict[str, Any], language: str, client: Any = None, *,
-                  guest: bool = False, unchecked: bool = False) -> CommandRequest | Reply:
+                  guest: bool = False, unchecked: bool = False, external: bool = False,
+                  enterprise_id: str | None = None) -> CommandRequest | Reply:
     """Turn Slack's slash-command payload into a request, or an error reply (``guest``:
-    Slack says the user is a guest; ``unchecked``: Slack could not say)."""
+    Slack says the user is a guest; ``unchecked``: Slack could not say; ``external``: of
+    another organisation; ``enterprise_id``:
+    the installation's Grid org)."""
     text = str(command.get("text") or "").strip()
     name, _, rest = text.partition(" ")
     try:
@@ -70,6 +73,8 @@ def parse_command(command: dict[str, Any], language: str, client: Any = None, *,
         client=client,
         guest=guest,
         unchecked=unchecked,
+        external=external,
+        enterprise_id=enterprise_id,
         typed=f"{command.get('command') or '/cm'} {text}".rstrip(),
     )
 
@@ -258,12 +263,14 @@ def register(app: App, runtime: Runtime) -> None:
     answer leaves for after it (opening a modal), run in the lazy listener."""
     handoff = Handoff()
 
-    def decide(ack: Callable[..., None], command: dict[str, Any], client: WebClient
-               ) -> Later | None:
-        ctx = user_context(runtime, command, "slash_command", client)
+    def decide(ack: Callable[..., None], command: dict[str, Any], client: WebClient,
+               enterprise_id: str | None) -> Later | None:
+        ctx = user_context(runtime, command, "slash_command", client,
+                           enterprise_id=enterprise_id)
         language = ctx.language
         parsed = parse_command(command, language, client, guest=ctx.actor.guest,
-                               unchecked=ctx.actor.unchecked)
+                               unchecked=ctx.actor.unchecked, external=ctx.actor.external,
+                               enterprise_id=enterprise_id)
         if isinstance(parsed, Reply):
             ack(**parsed.as_kwargs())
             return None
@@ -299,11 +306,11 @@ def register(app: App, runtime: Runtime) -> None:
             apologize(err, command, respond)
 
     def on_cm(ack: Ack, command: dict[str, Any], client: WebClient,
-              respond: Respond) -> None:
+              respond: Respond, context: BoltContext) -> None:
         later = None
         timely = TimelyAck(ack, ACK_BUDGET_SECONDS)
         try:
-            later = decide(timely, command, client)
+            later = decide(timely, command, client, installed_enterprise(context))
         finally:
             timely.close()
             late = timely.late()

@@ -123,7 +123,8 @@ def _act(request: CommandRequest, runtime: Runtime) -> Reply:
         draft = text_after(request.raw_args, 2)
     elif len(request.args) > 2:
         return Reply(t(language, "opp.usage"), did_no_work=True)
-    users = (user_directory(runtime, request.client, request.workspace_id(runtime))
+    users = (user_directory(runtime, request.client, request.workspace_id(runtime),
+                            enterprise_id=request.enterprise_id)
              if request.client is not None else None)
     outcome = opportunities.do_opportunity_action(
         runtime.sessions, request.workspace_id(runtime), request.actor,

@@ -44,6 +44,11 @@ class CommandRequest:
     """Slack says the user is a guest (``handlers.context.actor_of``)."""
     unchecked: bool = False
     """Slack could not say whether the user is a guest (``handlers.context.actor_of``)."""
+    external: bool = False
+    """Slack places the user in another organisation (``handlers.context.user_context``)."""
+    enterprise_id: str | None = None
+    """The Enterprise Grid org of the installation serving the command (None off Grid):
+    whom ``users.info`` places in it is no outsider (``handlers.context.user_directory``)."""
     typed: str = ""
     """The command as the user typed it (``/cm show 42``), to give back when it is refused
     for a reason that is no fault of theirs."""
@@ -51,7 +56,8 @@ class CommandRequest:
     @property
     def actor(self) -> Actor:
         """Who runs the command, as the services' audit names them and check their role."""
-        return Actor(self.user_id, SURFACE, guest=self.guest, unchecked=self.unchecked)
+        return Actor(self.user_id, SURFACE, guest=self.guest, unchecked=self.unchecked,
+                     external=self.external)
 
     def workspace_id(self, runtime: Runtime) -> int:
         """The id of the workspace the command comes from."""

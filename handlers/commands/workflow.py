@@ -283,7 +283,8 @@ def cmd_assign(request: CommandRequest, runtime: Runtime) -> Reply:
     user = user_id_of(request.args[used]) if len(request.args) > used else None
     if user is None:
         return Reply(t(request.language, "list.usage_assign"))
-    users = (user_directory(runtime, request.client, request.workspace_id(runtime))
+    users = (user_directory(runtime, request.client, request.workspace_id(runtime),
+                            enterprise_id=request.enterprise_id)
              if request.client is not None else None)
     workspace_id = request.workspace_id(runtime)
     outcome = do_each(mention_ids, lambda mention_id: workflow.do_assign(
@@ -301,7 +302,8 @@ def cmd_draft(request: CommandRequest, runtime: Runtime) -> Reply:
     workspace_id = request.workspace_id(runtime)
     text = _rest(request, 1)
     if text:
-        users = (user_directory(runtime, request.client, workspace_id)
+        users = (user_directory(runtime, request.client, workspace_id,
+                                enterprise_id=request.enterprise_id)
                  if request.client is not None else None)
         outcome = workflow.do_save_draft(
             runtime.sessions, workspace_id, request.actor, mention_id, text,
@@ -461,8 +463,11 @@ def _role_change(request: CommandRequest, runtime: Runtime) -> Reply:
         return Reply(t(language, "role.bad_user", value=escape(unescape(request.args[1])[:40])))
     workspace_id = request.workspace_id(runtime)
     if action == "add" and len(request.args) == 3:
+        users = (user_directory(runtime, request.client, workspace_id,
+                                enterprise_id=request.enterprise_id)
+                 if request.client is not None else None)
         view = members.do_set_role(runtime.sessions, workspace_id, request.actor, user,
-                                   request.args[2])
+                                   request.args[2], users=users)
         return Reply(t(language, "role.granted", user=f"<@{user}>", role=view.role))
     if action == "remove" and len(request.args) == 2:
         default = members.do_remove_role(runtime.sessions, workspace_id, request.actor, user)

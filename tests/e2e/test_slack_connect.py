@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from storage.db import transaction
 from storage.models import Member, Workspace
-from tests.e2e.conftest import VigieApp, eventually, start_vigie
+from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually, start_vigie
 from tests.e2e.test_guests import press
 from tests.e2e.test_workflow import card, seed, settle, status
 from tests.harness.constants import BOT_ID, BOT_USER_ID, TEAM_ID, USER_ID
@@ -128,3 +128,76 @@ def test_enterprise_grid_and_own_members_still_act(grid_vigie: VigieApp) -> None
     press(vigie, "vigie.ignore", mention_id, USER_ID)
     eventually(lambda: status(vigie, mention_id) == "ignored")
     assert str(vigie.standin.responses()).count(REFUSAL) == 1
+
+
+PARTNER_SAYS = ("They belong to another organisation (a Slack Connect partner in a shared "
+                "channel)")
+
+
+def _partner_in_shared_channel(standin: SlackStandIn) -> None:
+    """``users.info`` on PARTNER, a Slack Connect partner in a channel Vigie sees: their own
+    workspace's ``team_id``, and no ``is_stranger`` (Slack sets it only for a user "in any
+    shared channels visible to your app" not, https://api.slack.com/types/user)."""
+    standin.set_user(PARTNER, name="partner", team_id=SLACK_CONNECT)
+
+
+def test_a_partner_of_another_organisation_is_given_no_work(vigie: VigieApp) -> None:
+    """Before, `/cm assign` and the Assign modal gave the mention to a partner every click
+    of whom is refused (perm.external), and DMed them this workspace's mention."""
+    _partner_in_shared_channel(vigie.standin)
+    mention_id = seed(vigie)
+    answer = vigie.slack.command_answer(f"assign {mention_id} <@{PARTNER}|partner>")
+    assert str(answer["text"]).startswith(PARTNER_SAYS)
+    settle(vigie)
+    vigie.slack.block_action("vigie.assign", message_ts=card(vigie, mention_id)["ts"])
+    opened = vigie.standin.wait_for("views.open")[-1]
+    refused = vigie.slack.view_submission(view_id=opened.response["view"]["id"],
+                                          values={"assignee": {"user": PARTNER}}).json()
+    assert refused["response_action"] == "errors"
+    assert PARTNER_SAYS in refused["errors"]["assignee"]
+    settle(vigie)
+    assert status(vigie, mention_id) == "new"
+    assert not [c for c in vigie.standin.calls("conversations.open")
+                if PARTNER in str(c.args.get("users"))]
+
+
+def test_a_partner_of_another_organisation_is_given_no_role(vigie: VigieApp) -> None:
+    """Before, an admin could make a partner approver: the approval digests then listed
+    this workspace's drafts to them, who could approve none. A stranger (``is_stranger``)
+    is refused the same way; the French text is there."""
+    _partner_in_shared_channel(vigie.standin)
+    answer = vigie.slack.command_answer(f"role add <@{PARTNER}|p> approver", user_id=ADMIN_ID)
+    assert "belongs to another organisation" in str(answer["text"])
+    vigie.standin.set_user("U07STRANGE", name="stranger", is_stranger=True)
+    vigie.slack.command_answer("lang fr", user_id=ADMIN_ID)
+    answer = vigie.slack.command_answer("role add <@U07STRANGE|s> agent", user_id=ADMIN_ID)
+    assert "appartient à une autre organisation" in str(answer["text"])
+    with vigie.runtime.sessions() as session:
+        assert not session.scalars(select(Member).where(
+            Member.user_id.in_([PARTNER, "U07STRANGE"]))).all()
+
+
+def test_a_partner_running_cm_is_refused_as_their_clicks_are(vigie: VigieApp) -> None:
+    """A slash command's payload does not name the user's team; ``users.info``, asked for
+    their guest check and language, does: a partner's `/cm ignore` is refused as their
+    click would be (before, the default role let them ignore the mention)."""
+    _partner_in_shared_channel(vigie.standin)
+    mention_id = seed(vigie)
+    answer = vigie.slack.command_answer(f"ignore {mention_id}", user_id=PARTNER)
+    assert answer["text"] == REFUSAL
+    settle(vigie)
+    assert status(vigie, mention_id) == "new"
+
+
+def test_a_grid_colleague_of_another_workspace_is_still_given_work(grid_vigie: VigieApp
+                                                                   ) -> None:
+    """On Enterprise Grid, a colleague whose home workspace is another of the same org
+    (``enterprise_user.enterprise_id`` is the installation's) may be assigned."""
+    vigie = grid_vigie
+    vigie.standin.set_user(PARTNER, name="colleague", team_id="T07SIBLING",
+                           enterprise_user={"id": PARTNER, "enterprise_id": OWN_ORG,
+                                            "enterprise_name": "Vigie Grid",
+                                            "teams": ["T07SIBLING"]})
+    mention_id = seed(vigie)
+    answer = vigie.slack.command_answer(f"assign {mention_id} <@{PARTNER}|c>")
+    assert f"assigned to <@{PARTNER}>" in str(answer["text"])

@@ -1058,8 +1058,17 @@ class SlackStandIn:
         is_admin: bool | None = None,
         deleted: bool | None = None,
         guest: str | None = None,
+        team_id: str | None = None,
+        is_stranger: bool | None = None,
+        enterprise_user: dict[str, Any] | None = None,
     ) -> None:
         """Configure what ``users.info`` returns for ``user_id`` (unset fields keep defaults).
+
+        ``team_id``: the user's own workspace (another organisation's, for a Slack Connect
+        partner in a shared channel); ``is_stranger``: "If true, this user belongs to a
+        different workspace than the one associated with your app's token, and isn't in any
+        shared channels visible to your app" (https://api.slack.com/types/user);
+        ``enterprise_user``: the Enterprise Grid block (``enterprise_id``, ``teams``...).
 
         ``guest``: ``"multi"`` for a multi-channel guest, ``"single"`` for a single-channel
         guest (see :meth:`_user_object` for the fields Slack sets for each).
@@ -1082,6 +1091,9 @@ class SlackStandIn:
                 "is_admin": is_admin,
                 "deleted": deleted,
                 "guest": guest,
+                "team_id": team_id,
+                "is_stranger": is_stranger,
+                "enterprise_user": enterprise_user,
             }
             cfg.update({key: v for key, v in values.items() if v is not None})
 
@@ -2196,6 +2208,12 @@ class SlackStandIn:
         }
         if include_locale:
             user["locale"] = cfg.get("locale") or self.default_locale
+        if cfg.get("team_id"):
+            user["team_id"] = profile["team"] = cfg["team_id"]
+        if "is_stranger" in cfg:
+            user["is_stranger"] = bool(cfg["is_stranger"])
+        if cfg.get("enterprise_user"):
+            user["enterprise_user"] = dict(cfg["enterprise_user"])
         return user
 
     def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
