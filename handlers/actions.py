@@ -59,7 +59,8 @@ MAX_SINCE = 9999 * 7 * 86400
 MAX_ID = 2**63 - 1
 BUTTON_ID = re.compile(r"[0-9]{1,12}")
 BUTTON_VALUE = re.compile(r"([0-9]{1,12})(?::v([0-9]{1,9}):([0-9a-f]{16,64}))?")
-"""``ID`` or, on Approve, ``ID:vVERSION:HASH`` (ASCII digits only: ``"¹".isdigit()``)."""
+"""``ID`` or, on Approve and Reject, ``ID:vVERSION:HASH`` (ASCII digits only:
+``"¹".isdigit()``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,8 +156,11 @@ def card_button(runtime: Runtime, click: Click) -> None:
     if name in {"assign", "reject"}:
         workflow.check_allowed(runtime.sessions, ctx.workspace_id, ctx.actor, mention_id,
                                name)
+        # Reject rejects the version its button showed, or nothing (workflow.do_reject).
+        bound = ({"version": target.version, "digest": target.digest}
+                 if target.version is not None else None)
         view = (build_assign_modal(mention_id, ctx.language) if name == "assign"
-                else build_reason_modal("reject", mention_id, ctx.language))
+                else build_reason_modal("reject", mention_id, ctx.language, bound))
         _open_or_tell(click, mention_id, name, lambda: client.views_open(
             trigger_id=body["trigger_id"], view=view), lambda code: modal_not_opened(
             ctx.language, name, mention_id, code))

@@ -60,7 +60,8 @@ def _mention_id(view: dict[str, Any]) -> int | None:
 
 
 def _bound_draft(view: dict[str, Any]) -> tuple[int | None, str | None]:
-    """The draft version and text hash an "approve anyway" modal was opened for."""
+    """The draft version and text hash an "approve anyway" or Reject modal was opened for
+    (None, None: a Reject modal opened from a button that carried neither)."""
     metadata = view_metadata(view)
     version, digest = metadata.get("version"), metadata.get("digest")
     return (version if isinstance(version, int) and not isinstance(version, bool) else None,
@@ -135,7 +136,9 @@ def register(app: App, runtime: Runtime) -> None:
                                        based_on=_draft_base(view),
                                        names=users.without_asking())
             elif callback == REJECT:
-                workflow.do_reject(sessions, ws, actor, mention_id, value)
+                version, digest = _bound_draft(view)
+                workflow.do_reject(sessions, ws, actor, mention_id, value, version=version,
+                                   digest=digest)
             else:
                 version, digest = _bound_draft(view)
                 workflow.do_approve(sessions, ws, actor, mention_id, version=version,

@@ -874,15 +874,36 @@ def _bound_hash(actor: Actor, draft: Draft, version: int | None, digest: str | N
     return current
 
 
+def _check_rejected(draft: Draft, version: int | None, digest: str | None) -> None:
+    """StaleDraft unless ``version``/``digest`` name ``draft``, the one a reject would hit."""
+    shown = _shown(draft)
+    digest_ok = digest is None or (
+        len(digest) >= HASH_PREFIX
+        and hmac.compare_digest(shown.text_hash[:len(digest)], digest))
+    if version != draft.version or not digest_ok:
+        raise StaleDraft("workflow.stale_reject", shown, id=draft.mention_id,
+                         seen=version if version is not None else "?",
+                         version=draft.version, button=Term("card.button_reject"))
+
+
 def do_reject(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
-              mention_id: int, reason: str) -> Outcome:
+              mention_id: int, reason: str, *, version: int | None = None,
+              digest: str | None = None) -> Outcome:
     """Send the draft back with a reason (an approved one too: its approval is withdrawn,
-    the audit trail and the thread keep why)."""
+    the audit trail and the thread keep why).
+
+    ``version`` and ``digest`` (a prefix of the text's SHA-256), from the Reject modal,
+    name the draft the approver opened it on: when they no longer name the current draft,
+    nothing is rejected and StaleDraft carries the current one to show (the reason was
+    about another text). Without them (`/cm reject`, a card posted before its Reject
+    button carried them), the latest draft is rejected."""
     cleaned = _reason(reason, required=True)
     try:
         with transaction(sessions) as session:
             mention, rule, draft = _draft_to_decide(session, workspace_id, actor, "reject",
                                                     mention_id)
+            if version is not None or digest is not None:
+                _check_rejected(draft, version, digest)
             if mention.status != S.APPROVED.value:
                 session.add(Approval(draft_id=draft.id, mention_id=mention.id,
                                      approver_user_id=actor.name, decision="rejected",

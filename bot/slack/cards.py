@@ -286,10 +286,12 @@ def build_card(view: CardView, language: str = "en") -> tuple[str, list[dict[str
         blocks.append({"type": "context", "elements": [_mrkdwn(link(
             view.reply_url, t(language, "card.reply_link")))]})
     # Approve binds to the draft shown, and only if all of it is shown; a cut draft's
-    # button answers with the whole text and a button bound to it.
+    # button answers with the whole text and a button bound to it. Reject binds to the
+    # version shown, whole or not: its reason is about that text.
+    bound = approve_value(view.mention_id, view.draft_version, view.draft_hash)
     buttons = [_button(action, view.mention_id, language,
-                       approve_value(view.mention_id, view.draft_version, view.draft_hash)
-                       if action == "approve" and draft_whole else None)
+                       bound if (action == "approve" and draft_whole) or action == "reject"
+                       else None)
                for action in view.actions]
     confirm = approve_confirm(view.draft_flags, language)
     for button in buttons:

@@ -224,6 +224,45 @@ def test_buttons_and_modals(vigie_sqlite: VigieApp) -> None:
     assert not any("<!channel>" in note for note in thread_notes(vigie))
 
 
+def test_reject_modal_rejects_the_version_it_was_opened_on(vigie_sqlite: VigieApp) -> None:
+    """Before, the Reject modal rejected whatever draft was latest on submit: opened on v1,
+    submitted after the agent saved v2, it sent back v2, unread, with v1's reason. Now it
+    refuses, under the field, with v2's text; the modal of a later Reject button (on v2)
+    rejects v2."""
+    vigie = vigie_sqlite
+    mention_id = seed(vigie)
+    vigie.slack.command_answer(f"draft {mention_id} Hello Ana, you are a scammer too")
+    grant(vigie, APPROVER, "approver")
+    settle(vigie)
+    vigie.slack.block_action("vigie.reject", message_ts=card(vigie, mention_id)["ts"],
+                             user_id=APPROVER)
+    first = vigie.standin.wait_for("views.open")[-1].response["view"]["id"]
+    v2 = "Hello Ana, we are very sorry: a new parcel left today."
+    vigie.slack.command_answer(f"draft {mention_id} {v2}")
+    refused = vigie.slack.view_submission(
+        view_id=first, user_id=APPROVER,
+        values={"reason": {"text": "Never call a customer a scammer"}}).json()
+    assert refused["response_action"] == "errors"
+    assert refused["errors"]["reason"].startswith(
+        "Nothing was rejected: the draft of mention #1 changed since you opened this "
+        "window (you saw v1). The current text is draft v2")
+    assert v2 in refused["errors"]["reason"]
+    assert status(vigie, mention_id) == "awaiting_approval"
+    with vigie.runtime.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Approval)) == 0
+    settle(vigie)
+    vigie.slack.block_action("vigie.reject", message_ts=card(vigie, mention_id)["ts"],
+                             user_id=APPROVER)
+    second = vigie.standin.wait_for("views.open", count=2)[-1].response["view"]["id"]
+    sent = vigie.slack.view_submission(view_id=second, user_id=APPROVER,
+                                       values={"reason": {"text": "Too short"}})
+    assert sent.status_code == 200 and not sent.content
+    assert status(vigie, mention_id) == "drafting"
+    with vigie.runtime.sessions() as session:
+        (approval,) = session.scalars(select(Approval)).all()
+        assert session.get(Draft, approval.draft_id).version == 2  # type: ignore[union-attr]
+
+
 def test_viewer_is_refused_with_an_explanation(vigie_sqlite: VigieApp) -> None:
     vigie = vigie_sqlite
     mention_id = seed(vigie)
