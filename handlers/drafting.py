@@ -142,6 +142,11 @@ def use_opportunity_suggestion(runtime: Runtime, click: Click) -> None:
         return
     chosen = opportunities.checked_start(start, text,
                                          link_allowlist=runtime.settings.reply_link_domains)
+    base = view_metadata(view).get("base")
+    if isinstance(base, str):
+        # The editor still answers the draft it showed when it opened, not the one saved
+        # now: a draft saved meanwhile must not be replaced unseen through the suggestion.
+        chosen = replace(chosen, base=base)
     _update(click.client, view, build_opportunity_draft_modal(
         chosen, ctx.language, note=t(ctx.language, "opp.llm_done"),
         replaced=True))

@@ -170,12 +170,19 @@ def register(app: App, runtime: Runtime) -> None:
             ack()
             return
         block_id, value = _field(view, OPP_DRAFT)
+        base = view_metadata(view).get("base")
         try:
             check_role(runtime.sessions, ctx.workspace_id, ctx.actor, ANYONE)
             outcome = opportunities.do_opportunity_action(
                 runtime.sessions, ctx.workspace_id, ctx.actor, opportunity_id, "draft",
                 draft=value, users=user_directory(runtime, client, ctx.workspace_id),
-                link_allowlist=runtime.settings.reply_link_domains)
+                link_allowlist=runtime.settings.reply_link_domains,
+                based_on=base if isinstance(base, str) else None)
+        except opportunities.DraftOutdated as err:
+            # A modal error is plain text under the field: the saved draft goes with it.
+            ack(response_action="errors", errors={block_id: (
+                modal_error(err, ctx.language) + "\n\n" + err.current)[:MAX_ERROR]})
+            return
         except ServiceError as err:
             _refuse_under_field(ack, block_id, err, ctx.language)
             return

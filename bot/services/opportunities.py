@@ -11,6 +11,7 @@ in the ingest transaction, rendered from the database at send time, updated in p
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -39,7 +40,7 @@ from bot.services import assignees
 from bot.services.actors import Actor
 from bot.services.audit import record
 from bot.services.draft_checks import DraftAudience, post_audience
-from bot.services.errors import NotFound, ServiceError
+from bot.services.errors import NotFound, ServiceError, Term
 from bot.services.outbox import (
     EVENT_TYPE_MESSAGE,
     KIND_OPPORTUNITY,
@@ -229,17 +230,40 @@ class Outcome:
     risk_level: str = "none"
 
 
+def draft_digest(text: str | None) -> str:
+    """A short digest of an opportunity's saved draft (none reads as empty): what the
+    draft editor showed when it opened (``DraftStart.base``), so a save from it can tell
+    whether another was saved since."""
+    return hashlib.sha256((text or "").encode()).hexdigest()[:16]
+
+
+class DraftOutdated(ServiceError):
+    """Nothing was saved: the opportunity's draft changed while the draft editor was open,
+    and the editor's text would have replaced it unseen. ``current`` is the saved text,
+    to show."""
+
+    def __init__(self, key: str, current: str, **params: Any) -> None:
+        super().__init__(key, **params)
+        self.current = current
+
+
 def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                           opportunity_id: int, action: str, *, assignee: str | None = None,
                           draft: str | None = None, users: UserDirectory | None = None,
-                          link_allowlist: list[str] | None = None) -> Outcome:
+                          link_allowlist: list[str] | None = None,
+                          based_on: str | None = None) -> Outcome:
     """Assign (to ``assignee``, by default the actor: Take), save a draft (it is never
     posted), mark contacted, dismiss or reopen an opportunity; agents and above. Whoever it
     is assigned to, the actor taking it included (Take, or a draft of an opportunity
     nobody owns), is checked as a mention's assignee is (Slack's directory ``users``, when
     there is one, and roles). A draft over the network's limit is refused; the other
     findings of its risk check (``link_allowlist``: domains whose links are fine) are
-    returned and audited, as a reply draft's are stored with it."""
+    returned and audited, as a reply draft's are stored with it.
+
+    ``based_on``: from the draft editor, the :func:`draft_digest` of the draft it showed
+    when it opened; when the saved draft is another now, nothing is saved
+    (:class:`DraftOutdated`). None (a command, an editor opened before editors kept it):
+    the draft is saved whatever stands."""
     if action not in ACTIONS:
         raise ServiceError("opp.bad_action", action=action, valid=", ".join(ACTIONS))
     taker = (assignee or actor.user_id) if action == "assign" else None
@@ -261,6 +285,11 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
         if row.status not in ACTIONS[action]:
             raise ServiceError("opp.not_allowed", id=opportunity_id, action=action,
                                status=row.status)
+        if action == "draft" and based_on is not None and draft_digest(row.draft) != based_on:
+            # Only the text counts, not the row's other changes (Take, contacted): a save
+            # is refused only when it would replace a text its editor never showed.
+            raise DraftOutdated("opp.editor_outdated", row.draft or "", id=opportunity_id,
+                                button=Term("opp.button_opp_draft"))
         risk_keys: tuple[str, ...] = ()
         risk_level = "none"
         detail: dict[str, Any] = {"opportunity": row.id, "from": row.status}
@@ -397,6 +426,9 @@ class DraftStart:
     risk_level: str = "none"
     audience: DraftAudience | None = None
     """What a text in the editor is checked against (None: the post's text alone)."""
+    base: str = ""
+    """The :func:`draft_digest` of the draft saved when the editor opened: a save from
+    it passes it back (``do_opportunity_action``'s ``based_on``)."""
 
 
 def checked_start(start: DraftStart, text: str, *, link_allowlist: list[str] | None = None
@@ -442,7 +474,8 @@ def draft_start(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         start = DraftStart(view.id, view.network, view.author_handle,
                            view.text.strip() or (view.title or ""), view.competitor,
                            view.draft or "", limit_for(view.network), bool(view.draft),
-                           audience=post_audience(session, mention))
+                           audience=post_audience(session, mention),
+                           base=draft_digest(view.draft))
         return checked_start(start, start.text, link_allowlist=link_allowlist)
 
 

@@ -188,6 +188,8 @@ class DraftEditor(Protocol):
     def limit(self) -> int | None: ...
     @property
     def risk_keys(self) -> Sequence[str]: ...
+    @property
+    def base(self) -> str: ...
 
 
 def draft_block_id(text: str) -> str:
@@ -240,7 +242,8 @@ def build_opportunity_draft_modal(editor: DraftEditor, language: str, *,
         blocks += risk_warnings(suggestion.risk_keys, language)
     return {
         "type": "modal", "callback_id": DRAFT_CALLBACK,
-        "private_metadata": json.dumps({"opportunity_id": editor.opportunity_id}),
+        "private_metadata": json.dumps({"opportunity_id": editor.opportunity_id,
+                                        "base": editor.base}),
         "title": {"type": "plain_text", "text": truncate(
             t(language, "opp.draft_title", id=editor.opportunity_id), 24)},
         "submit": {"type": "plain_text", "text": truncate(t(language, "opp.draft_submit"), 24)},

@@ -27,7 +27,7 @@ from tests.e2e.test_competitors_e2e import VEILLE
 from tests.e2e.test_listening import admin
 from tests.e2e.test_llm_drafting import FakeLLM
 from tests.harness.blockkit_limits import validate_blocks
-from tests.harness.constants import CHANNEL_ID, TEAM_ID, USER_ID
+from tests.harness.constants import CHANNEL_ID, OTHER_USER_ID, TEAM_ID, USER_ID
 from tests.harness.slack_standin import SlackStandIn
 
 ALTERNATIVE = "Anyone know an alternative to Rivalo? Their app keeps crashing."
@@ -138,14 +138,17 @@ def test_no_section_without_conquest_and_a_bounded_list(vigie_sqlite: VigieApp) 
     assert len(home["blocks"]) <= 100
 
 
-def _open_editor(vigie: VigieApp, opportunity_id: int, count: int = 1) -> tuple[str, str]:
-    """Click the card's Draft button; returns the editor's view id and input block_id."""
+def _open_editor(vigie: VigieApp, opportunity_id: int, count: int = 1,
+                 user: str = USER_ID) -> tuple[str, str]:
+    """Click the card's Draft button (as ``user``); returns the editor's view id and input
+    block_id."""
     vigie.runtime.outbox.flush(wait=True)
     with vigie.runtime.sessions() as session:
         ts = session.scalar(select(OutboxMessage.result_ts).where(
             OutboxMessage.kind == "opportunity",
             OutboxMessage.payload["opportunity_id"].as_integer() == opportunity_id))
-    assert vigie.slack.block_action("vigie.opp_draft", message_ts=str(ts)).status_code == 200
+    assert vigie.slack.block_action("vigie.opp_draft", message_ts=str(ts),
+                                    user_id=user).status_code == 200
     vigie.standin.wait_for("views.open", count=count, timeout=15)
     opened = vigie.standin.calls("views.open")[-1]
     modal = opened.args["view"]
@@ -188,6 +191,34 @@ def test_draft_editor_saves_a_draft_and_refuses_bad_ones(vigie: VigieApp) -> Non
     refused = vigie.slack.view_submission(view_id=view_id)
     assert "is dismissed" in refused.json()["errors"][block_id]
     assert _status(vigie, opportunity)[2] == "Hi! Acme imports Rivalo data."
+
+
+OUTDATED = ("Not saved: another draft for opportunity {id} was saved while this editor was "
+            "open, and your text would have replaced it unseen. The saved text is below.")
+
+
+def test_an_editor_opened_before_a_save_does_not_replace_it(vigie: VigieApp) -> None:
+    """Before, the editor opened first overwrote, without a word, the draft another person
+    saved after it opened. Now its save is refused under the field with the saved text;
+    reopened, it shows that text and saves."""
+    _setup(vigie)
+    (opportunity,) = _ingest(vigie, [ALTERNATIVE])
+    bob_view, bob_block = _open_editor(vigie, opportunity, user=OTHER_USER_ID)
+    alice_view, alice_block = _open_editor(vigie, opportunity, count=2)
+    alice = "Hi! Sorry Rivalo crashes. Acme imports your data in one click."
+    vigie.standin.type_into(alice_view, alice_block, "text", alice)
+    assert not vigie.slack.view_submission(view_id=alice_view).content
+    vigie.standin.type_into(bob_view, bob_block, "text", "hey try acme")
+    refused = vigie.slack.view_submission(view_id=bob_view, user_id=OTHER_USER_ID).json()
+    assert refused["response_action"] == "errors"
+    error = refused["errors"][bob_block]
+    assert error.startswith(OUTDATED.format(id=opportunity)) and error.endswith(alice)
+    assert _status(vigie, opportunity) == ("drafted", USER_ID, alice)
+    bob_view, bob_block = _open_editor(vigie, opportunity, count=3, user=OTHER_USER_ID)
+    assert vigie.standin.input_value(bob_view, bob_block, "text") == alice
+    vigie.standin.type_into(bob_view, bob_block, "text", alice + " Bob")
+    assert not vigie.slack.view_submission(view_id=bob_view, user_id=OTHER_USER_ID).content
+    assert _status(vigie, opportunity)[2] == alice + " Bob"
 
 
 def test_draft_button_of_a_closed_opportunity_explains(vigie_sqlite: VigieApp) -> None:
@@ -325,6 +356,28 @@ def test_use_this_suggestion_replaces_the_typed_message(
     assert new_block != block_id and shown == "Hi! Acme could help."
     vigie.slack.view_submission(view_id=view_id)
     assert _status(vigie, opportunity)[2] == "Hi! Acme could help."
+
+
+def test_a_suggestion_used_after_a_save_does_not_replace_it(
+    vigie_llm: VigieApp, httpserver: HTTPServer
+) -> None:
+    """"Use this suggestion" rebuilds the editor: it still answers the draft it showed when
+    it opened (none), so a draft saved meanwhile is not replaced by the suggestion."""
+    FakeLLM(httpserver, "Hi! Acme could help.", delay=1.0)
+    vigie = vigie_llm
+    _setup(vigie)
+    (opportunity,) = _ingest(vigie, [ALTERNATIVE])
+    view_id, _ = _open_editor(vigie, opportunity)
+    vigie.standin.wait_for("views.update", timeout=15)
+    saved = "Hello, Acme imports Rivalo data."
+    vigie.slack.command_answer(f"opp draft {opportunity} {saved}", user_id=OTHER_USER_ID)
+    assert _status(vigie, opportunity)[2] == saved
+    vigie.slack.block_action("vigie.opp_draft_suggestion", view_id=view_id)
+    vigie.standin.wait_for("views.update", count=2, timeout=15)
+    refused = vigie.slack.view_submission(view_id=view_id).json()
+    assert refused["response_action"] == "errors"
+    assert OUTDATED.format(id=opportunity) in str(refused["errors"])
+    assert _status(vigie, opportunity)[2] == saved
 
 
 def test_the_draft_is_risk_checked_in_the_editor_on_save_and_in_the_suggestion(
