@@ -157,8 +157,9 @@ def user_context(runtime: Runtime, body: dict[str, Any], surface: str,
     # Nothing is asked nor kept of another organisation's user: they may do nothing here.
     account, asked = slack_account(runtime, None if external else client, workspace.id,
                                    user_id, enterprise_id=enterprise_id)
-    # A slash command's payload names no user team (its ``team_id`` is the workspace the
-    # command serves): what Slack said of the user, when it was asked anyway, tells.
+    # A slash command's payload names no team of the user (its team_id and enterprise_id
+    # say "where the user was in Slack", https://api.slack.com/interactivity/slash-commands):
+    # what users.info said of them, when it was asked anyway, tells.
     external = external or (account is not None and account.external)
     remember_locale(runtime, workspace.id, user_id, account)
     language = language_of(runtime.sessions, workspace.id, user_id, user.get("locale"),
