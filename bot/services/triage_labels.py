@@ -46,7 +46,7 @@ from bot.messages.stored import spec_payload
 from bot.services.actors import BRAND_ACCOUNT, Actor, note_actor
 from bot.services.audit import record
 from bot.services.errors import NotFound, ServiceError
-from bot.services.late_cards import queue_late_card
+from bot.services.late_cards import held_back_by, queue_late_card
 from bot.services.outbox import KIND_THREAD, KIND_UPDATE_CARD, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.watch_links import alerting_in
@@ -79,18 +79,18 @@ def judged_alerted(session: Session, mention: Mention, watch_id: int | None) -> 
     channel), or its card's ts, as for the mention's own flags. A card another watch
     posted in another channel is that watch's decision, not this one's. A mention in one
     watch, or judged by none, reads its own flags as labels always did (its only link
-    carries the same)."""
-    if watch_id is None:
-        return _was_alerted(mention)
-    links = session.execute(
+    carries the same). A card queued late for a watch whose threshold held the mention
+    back (reopened, or "Should have alerted": ``held_back_by``) leaves its decision
+    "waited"."""
+    links = [] if watch_id is None else session.execute(
         select(MentionWatch.watch_id, MentionWatch.alerted, MentionWatch.slack_ts)
         .where(MentionWatch.mention_id == mention.id)).all()
-    if len(links) < 2:
-        return _was_alerted(mention)
-    for linked, alerted, ts in links:
-        if linked == watch_id:
-            return bool(alerted or ts)
-    return _was_alerted(mention)
+    if len(links) >= 2:
+        for linked, alerted, ts in links:
+            if linked == watch_id:
+                return bool(alerted or ts) and linked not in held_back_by(session, mention.id)
+    # The mention's own flags: only a late card (every watch held it back) is no alert.
+    return _was_alerted(mention) and not held_back_by(session, mention.id)
 
 
 def _shiftable(watch: Watch) -> bool:
@@ -252,6 +252,8 @@ def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
         if alert_forced(session, mention.id, watch_id):
             raise ServiceError("triage.alert_forced", id=str(mention_id))
         alerted = judged_alerted(session, mention, watch_id)
+        if action == NOT_URGENT and not alerted and _held_back(session, mention, watch_id):
+            raise ServiceError("triage.card_late", id=str(mention_id))
         if (action == NOT_URGENT and not alerted) or (action == SHOULD_ALERT and alerted):
             key = "triage.already_alerted" if alerted else "triage.not_alerted"
             name = _named_in_several(session, mention, watch_id)
@@ -266,7 +268,7 @@ def do_feedback(sessions: sessionmaker[Session], workspace_id: int, actor: Actor
                detail={"priority": mention.priority})
         # Open work that waited: it needs an answer now, so its card is posted now, where
         # the judged watch alerts (the label above judged the decision as it was).
-        late = (queue_late_card(session, mention, watch_id=watch_id)
+        late = (queue_late_card(session, mention, SHOULD_ALERT, watch_id=watch_id)
                 if action == SHOULD_ALERT and mention.status in OPEN else None)
         channel = mention.slack_channel if mention.slack_ts else late
         if channel:
@@ -321,7 +323,15 @@ def card_offers_not_urgent(session: Session, mention: Mention, channel: str | No
         return False
     judged = judged_watch(session, mention)
     return (judged is not None and not alert_forced(session, mention.id, judged[0])
-            and _judged_on_card(session, mention, judged[0], channel))
+            and _judged_on_card(session, mention, judged[0], channel)
+            and not _held_back(session, mention, judged[0]))
+
+
+def _held_back(session: Session, mention: Mention, watch_id: int | None) -> bool:
+    """Whether the judged watch's card of ``mention`` was queued late, its threshold having
+    held the mention back (``held_back_by``): its card shows no "Not urgent"."""
+    held = held_back_by(session, mention.id)
+    return bool(held) and (watch_id is None or watch_id in held)
 
 
 def _judged_on_card(session: Session, mention: Mention, watch_id: int | None,

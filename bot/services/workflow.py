@@ -1034,7 +1034,7 @@ def do_simple(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                                        "reply_url": mention.reply_url}}
         if action == "reopen":
             # Queued before the transition, so that its note goes to the new card's thread.
-            queue_late_card(session, mention)
+            queue_late_card(session, mention, "reopen")
         outcome = _transition(session, workspace_id, mention, actor, action, rule,
                               reason=cleaned, note=note, detail=detail, **undone)
         if undone:

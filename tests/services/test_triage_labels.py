@@ -618,3 +618,55 @@ def test_a_story_first_post_carded_for_a_later_post_gives_no_label(
         assert view is not None and "not_urgent" not in view.actions
     workflow.do_assign(sessions, workspace_id, ALICE, head.id, USER_ID)
     assert label(sessions, head.id) is None
+
+
+def test_a_reopened_mention_that_waited_stays_judged_waited(
+        sessions: sessionmaker[Session], workspace_id: int,
+        slack_standin: SlackStandIn) -> None:
+    """A complaint the threshold held back is ignored, then reopened: the reopen posts its
+    card (open work needs one), but that card is the person's doing, not the threshold's.
+    The decision stays "waited": the card offers no "Not urgent" (refused in words), the
+    next workflow label says the threshold missed it, and the digest's "Should have
+    alerted" is accepted, not refused as "alerted already"."""
+    do_add_watch(sessions, workspace_id, CLI, name="brand", query="acme",
+                 channel_id=ORDERS_CHANNEL, alert_threshold=95)
+    ingest(sessions, workspace_id, _batch(tweet(
+        "1301", "33", "@AcmeCare my acme order 5512 never arrived, two weeks now", 0)),
+        watch="brand")
+    complaint = case_mention(sessions, "1301")
+    assert complaint.priority < 95 and not complaint.alerted
+    with sessions() as session:
+        brand = get_watch_by_name(session, workspace_id, "brand").id
+    workflow.do_simple(sessions, workspace_id, ALICE, complaint.id, "ignore")
+    ignored = label(sessions, complaint.id)
+    assert ignored is not None and (ignored.action, ignored.alerted) == ("ignore", False)
+
+    workflow.do_simple(sessions, workspace_id, ALICE, complaint.id, "reopen")
+    sender_for(sessions, slack_standin, Clock()).flush()
+    cards = [str(call.args["blocks"]) for call in slack_standin.calls("chat.postMessage", ok=True)
+             if call.args["channel"] == ORDERS_CHANNEL and "thread_ts" not in call.args]
+    assert len(cards) == 1 and "vigie.not_urgent" not in cards[0]
+    with sessions() as session:
+        reopened = session.get_one(Mention, complaint.id)
+        assert reopened.alerted and reopened.slack_ts is not None  # open work, carded
+        view = load_card_view(session, complaint.id, ORDERS_CHANNEL)
+        assert view is not None and "not_urgent" not in view.actions
+    with pytest.raises(ServiceError) as err:
+        triage_labels.do_feedback(sessions, workspace_id, ALICE, complaint.id, "not_urgent")
+    assert err.value.key == "triage.card_late"
+    assert err.value.message("en").startswith(
+        f"#{complaint.id} waited for the digest: its card was posted later")
+    assert err.value.message("fr").startswith(
+        f"#{complaint.id} a attendu le résumé : sa carte a été publiée plus tard")
+
+    workflow.do_assign(sessions, workspace_id, ALICE, complaint.id, USER_ID)
+    assigned = label(sessions, complaint.id)
+    assert assigned is not None and (assigned.action, assigned.positive, assigned.alerted) == (
+        "assign", True, False)
+    with sessions() as session:
+        assert load_examples(session, workspace_id) == [Example(complaint.priority - 95, True)]
+    triage_labels.do_feedback(sessions, workspace_id, ALICE, complaint.id, "should_alert",
+                              watch_id=brand)
+    flagged = label(sessions, complaint.id)
+    assert flagged is not None and (flagged.action, flagged.positive, flagged.alerted) == (
+        "should_alert", True, False)
