@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.i18n import has, number, plural_key, t
-from bot.slack.digest_blocks import context, header, section, signed
+from bot.i18n import has, number, plural_key, t, tally
+from bot.slack.digest_blocks import context, header, section, sections, signed
 from bot.slack.escape import escape, slack_date
 
 MAX_WATCHES_SHOWN = 20
@@ -152,6 +152,21 @@ def _who(actor: str, language: str) -> str:
     return escape(actor)
 
 
+def more_watches_line(left_out: Sequence[tuple[str, int, int]], offset: int,
+                      language: str) -> str:
+    """What the watch list leaves out to fit: how many more brand watches, and how their
+    thresholds move (the shift is the workspace's, the same for each, but bounded)."""
+    shifts = {effective - own for _name, own, effective in left_out}
+    if shifts == {0}:
+        key = "triage.watches_more_own"
+    elif shifts == {offset}:
+        key = "triage.watches_more"
+    else:
+        key = "triage.watches_more_bounded"
+    return t(language, plural_key(language, key, len(left_out)),
+             count=tally(len(left_out), language), offset=signed(offset))
+
+
 def build_triage_status(status: TriageState, language: str,
                         result: TriageResult | None = None
                         ) -> tuple[str, list[dict[str, Any]]]:
@@ -170,7 +185,10 @@ def build_triage_status(status: TriageState, language: str,
     lines = [t(language, state, offset=signed(status.offset))]
     lines += [t(language, "triage.watch_line", watch=escape(name), own=own, effective=eff)
               for name, own, eff in status.watches[:MAX_WATCHES_SHOWN]]
-    blocks.append(section("\n".join(lines)))
+    left_out = status.watches[MAX_WATCHES_SHOWN:]
+    if left_out:
+        lines.append(more_watches_line(left_out, status.offset, language))
+    blocks += sections(lines)  # long names run on into another section, none cut off
     # After a reset the counts are of the labels made since (all learning reads): say so.
     since = {} if status.reset_at is None else {"when": slack_date(status.reset_at)}
     blocks.append(section(t(language, "triage.labels_since_reset" if since else "triage.labels",

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services import triage_labels, triage_learning, workflow
@@ -635,3 +635,50 @@ def test_the_digest_reads_no_stale_shift_from_a_switch_that_changed_nothing(
         end = day + timedelta(hours=12)
         digest = build_digest_report(session, config, end=end, now=end)
     assert digest.waited == []
+
+
+def test_triage_status_says_how_many_watches_it_leaves_out_and_their_shift(
+        sessions: sessionmaker[Session], workspace_id: int) -> None:
+    """`/cm triage` names 20 brand watches with their shifted threshold; the 5 more of a
+    workspace with 25 are counted, with the shift they get (the workspace's, bounded by 1
+    and 100, none when learning is off), in words, within Slack's limits."""
+    names = [f"brand-{i:02d}-" + "x" * 31 for i in range(25)]  # 40 characters, the most
+    with transaction(sessions) as session:
+        for i, name in enumerate(names):
+            session.add(Watch(workspace_id=workspace_id, name=name, query=f"acme{i}",
+                              channel_id=CHANNEL_ID, alert_threshold=50))
+        session.add(Watch(workspace_id=workspace_id, name="rival", query="rival",
+                          channel_id=CHANNEL_ID, kind="competitor"))
+        session.add(TriageCalibration(workspace_id=workspace_id, enabled=True, offset=10))
+
+    def watch_section(language: str) -> list[str]:
+        status = triage_learning.triage_status(sessions, workspace_id)
+        _title, blocks = build_triage_status(status, language)
+        assert len(blocks) <= 50
+        assert all(len(block["text"]["text"]) <= 3000 for block in blocks
+                   if block["type"] == "section")
+        return str(blocks[1]["text"]["text"]).splitlines()
+
+    lines = watch_section("en")
+    assert [line for line in lines if "brand-" in line] == [
+        f"• {name}: threshold 50 → *60*" for name in names[:20]]
+    assert lines[-1] == ("…and 5 more brand watches, each threshold shifted by *+10*: "
+                         "`/cm watch list` shows them.")
+    assert watch_section("fr")[-1] == (
+        "…et 5 autres veilles de la marque, chaque seuil décalé de *+10* : "
+        "`/cm watch list` les montre.")
+    with transaction(sessions) as session:  # one left out is stopped at 100
+        session.execute(update(Watch).where(Watch.name == names[24]).values(alert_threshold=95))
+    assert watch_section("en")[-1] == (
+        "…and 5 more brand watches, thresholds shifted by *+10* as far as 1 to 100 allow "
+        "(a watch at 0 still alerts on everything): `/cm watch list` shows them.")
+    with transaction(sessions) as session:
+        session.execute(delete(Watch).where(Watch.name.in_(names[21:])))
+        session.execute(update(TriageCalibration).values(enabled=False))
+    assert watch_section("en")[-1] == (
+        "…and 1 more brand watch, at its own threshold: `/cm watch list` shows it.")
+    assert watch_section("fr")[-1] == (
+        "…et 1 autre veille de la marque, à son propre seuil : `/cm watch list` la montre.")
+    with transaction(sessions) as session:
+        session.execute(delete(Watch).where(Watch.name == names[20]))
+    assert "brand-19" in watch_section("en")[-1]  # all shown: no line
