@@ -30,12 +30,13 @@ reached Vigie (``bot.services.cases``). ``clock_starts`` (Python) and ``RECEIVED
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -46,7 +47,7 @@ from bot.messages.stored import spec_payload
 from bot.services import backfill, cases
 from bot.services.actors import Actor
 from bot.services.audit import record
-from bot.services.errors import ServiceError, Worded
+from bot.services.errors import ServiceError, Terms, Worded
 from bot.services.outbox import KIND_POST, KIND_THREAD, STALE_REPORTS, card_channels, do_enqueue
 from bot.services.permissions import require_role
 from bot.services.reach import reachable
@@ -60,6 +61,8 @@ from storage.models_competitors import WATCH_BRAND
 from storage.models_sla import SlaNotice
 from storage.models_watches import MentionWatch
 
+log = logging.getLogger(__name__)
+
 URGENT, HIGH = 80, 60
 REMIND_AT = 0.75
 LOOKBACK = timedelta(days=30)
@@ -70,6 +73,12 @@ BREACH_GRACE = timedelta(days=7)
 (``lookbacks``): a breach due while the checks did not run (a restart, an outage) is sent."""
 LONGEST_WALK = timedelta(days=400)
 """``add_business_time`` finds no due time further than this (it walks 400 days)."""
+WALK_WEEKS = 55
+"""The most business weeks a target may take (``most_minutes``): the walk's days after the
+start's own hold 57 whole weeks, two of which are kept for the openings a spring-forward
+day can take away (one a year)."""
+DEFAULT_TARGETS = {"urgent": 60, "high": 240, "normal": 1440}
+"""A new watch's targets (the ``Watch`` columns' defaults): business hours must fit them."""
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_ALIASES = {**{day: i for i, day in enumerate(DAYS)},
                **{day: i for i, day in enumerate(("lun", "mar", "mer", "jeu", "ven", "sam",
@@ -220,6 +229,63 @@ def add_business_time(start: datetime, minutes: float, hours: BusinessHours) -> 
     raise ServiceError("sla.no_business_days")
 
 
+_reported: set[tuple[int, BusinessHours]] = set()
+"""(workspace id, hours) whose due times could not be computed, already logged."""
+
+
+def _due_or_none(workspace_id: int, start: datetime, minutes: float,
+                 hours: BusinessHours) -> datetime | None:
+    """``add_business_time``, or None when it finds no due time (hours too short for the
+    target, stored before ``sla hours`` refused them; a zone gone from the system): the
+    mention is skipped, and the workspace logged once for those hours, so one workspace's
+    settings never stop the checks or App Home for the others."""
+    try:
+        return add_business_time(start, minutes, hours)
+    except (ServiceError, ZoneInfoNotFoundError):
+        if (workspace_id, hours) not in _reported:
+            _reported.add((workspace_id, hours))
+            log.warning("SLA: workspace %s: no due time for a %s min target within %s days"
+                        " in its business hours (%s-%s, days %s, %s); its mentions get"
+                        " no due time until its hours or targets change", workspace_id,
+                        round(minutes), LONGEST_WALK.days, f"{hours.start:%H:%M}",
+                        f"{hours.end:%H:%M}",
+                        ",".join(DAYS[d] for d in sorted(hours.days)), hours.timezone)
+        return None
+
+
+def weekly_minutes(hours: BusinessHours) -> float | None:
+    """Minutes of business time in a week of ``hours`` (None around the clock)."""
+    if hours.start is None or hours.end is None:
+        return None
+    daily = (datetime.combine(datetime.min, hours.end)
+             - datetime.combine(datetime.min, hours.start)).total_seconds() / 60
+    return max(0.0, daily) * len(hours.days)
+
+
+def most_minutes(hours: BusinessHours) -> int | None:
+    """The largest target ``hours`` allow (None: any): one that always comes due within
+    ``add_business_time``'s walk, whatever the start (``WALK_WEEKS``)."""
+    weekly = weekly_minutes(hours)
+    return None if weekly is None else math.floor(weekly * WALK_WEEKS)
+
+
+def _fit(hours: BusinessHours, minutes: int) -> dict[str, Any] | None:
+    """What to say when a ``minutes`` target cannot be met in ``hours`` (None: it can): the
+    hours, the largest target they allow, and the shortest daily opening that fits it."""
+    most = most_minutes(hours)
+    if most is None or minutes <= most or hours.start is None:
+        return None
+    need = math.ceil(minutes / (WALK_WEEKS * len(hours.days)))
+    opens = datetime.combine(datetime.min, hours.start)
+    if (opens + timedelta(minutes=need)).date() != opens.date():
+        opens = datetime.combine(datetime.min, time(0))
+    example = f"{opens:%H:%M}-{opens + timedelta(minutes=need):%H:%M}"
+    return {"hours": f"{hours.start:%H:%M}-{hours.end:%H:%M}",
+            "days": Terms(f"weekday.{DAYS[d]}" for d in sorted(hours.days)),
+            "weekly": round(weekly_minutes(hours) or 0), "most": most, "need": need,
+            "example": example, "walk": LONGEST_WALK.days}
+
+
 def _notify(session: Session, mention: Mention, kind: str, channel: str, note: Note,
             *, thread: bool) -> bool:
     try:
@@ -339,11 +405,13 @@ def run_sla_checks(sessions: sessionmaker[Session], now: datetime, default_tz: s
             minutes = target.minutes
             hours = BusinessHours.from_settings(workspace.settings or {},
                                                 workspace.timezone or default_tz)
-            due = add_business_time(start, minutes, hours)
+            due = _due_or_none(mention.workspace_id, start, minutes, hours)
+            if due is None:
+                continue  # no due time within the walk: skipped, logged once
             language = workspace.locale or "en"
             ref = f"#{mention.id}"
-            if (now >= add_business_time(start, minutes * REMIND_AT, hours)
-                    and now < due and mention.assignee_user_id
+            remind = _due_or_none(mention.workspace_id, start, minutes * REMIND_AT, hours)
+            if (remind is not None and now >= remind and now < due and mention.assignee_user_id
                     and (mention.id, "reminder") not in done):
                 sent += _notify(session, mention, "reminder", mention.assignee_user_id,
                                 Note.of(language, "sla.reminder", id=ref, due=Date(due),
@@ -425,7 +493,8 @@ def due_times(session: Session, mentions: Sequence[Mention], default_tz: str = "
               ) -> dict[int, datetime]:
     """Mention id -> when its SLA ends, by the rule the checks apply: the target of the
     module docstring, counted in the workspace's business hours from when its clock started
-    (``clock_starts``). Mentions with no SLA (backfilled, in no brand watch) are left out."""
+    (``clock_starts``). Mentions with no SLA (backfilled, in no brand watch) are left out, and
+so are those whose due time cannot be computed (``_due_or_none``)."""
     ids = [m.id for m in mentions]
     targets = sla_targets(session, ids)
     quiet, starts = backfill.quiet_among(session, ids), clock_starts(session, mentions)
@@ -440,8 +509,10 @@ def due_times(session: Session, mentions: Sequence[Mention], default_tz: str = "
             hours[mention.workspace_id] = BusinessHours.from_settings(
                 (workspace.settings if workspace else None) or {},
                 (workspace.timezone if workspace else None) or default_tz)
-        due[mention.id] = add_business_time(starts[mention.id], target.minutes,
-                                            hours[mention.workspace_id])
+        when = _due_or_none(mention.workspace_id, starts[mention.id], target.minutes,
+                            hours[mention.workspace_id])
+        if when is not None:
+            due[mention.id] = when
     return due
 
 
@@ -449,16 +520,28 @@ def do_set_targets(sessions: sessionmaker[Session], workspace_id: int, actor: Ac
                    watch_name: str, targets: dict[str, int]) -> None:
     """Set a watch's targets in minutes (``urgent``, ``high``, ``normal``). A more urgent
     level's target is never longer than a less urgent one's (urgent <= high <= normal),
-    levels not given keeping their stored targets: refused otherwise, naming the pair."""
+    levels not given keeping their stored targets: refused otherwise, naming the pair. A
+    target the workspace's business hours cannot meet within ``add_business_time``'s walk
+    is refused too, saying the largest they allow (``most_minutes``)."""
     for level, minutes in targets.items():
         if level not in SLA_LEVELS or not 1 <= minutes <= 60 * 24 * 30:
             raise ServiceError("sla.bad_target", value=f"{level}={minutes}")
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor, Role.ADMIN)
+        # Locked before the watch, as ``do_set_hours`` does: hours and targets set at once
+        # are checked one after the other, never each against the other's old value.
+        workspace = _locked_workspace(session, workspace_id)
         # Locked: two admins setting different levels at once cannot cross each other.
         watch = get_watch_by_name(session, workspace_id, watch_name, lock=True)
         _check_order(watch, targets)
+        if targets:
+            level = max(targets, key=lambda name: (targets[name], name))
+            unmet = _fit(BusinessHours.from_settings(workspace.settings or {}, "UTC"),
+                         targets[level])
+            if unmet is not None:
+                raise ServiceError("sla.target_too_long", level=level,
+                                   minutes=targets[level], **unmet)
         for level, minutes in targets.items():
             setattr(watch, f"sla_{level}_minutes", minutes)
         record(session, workspace_id, actor, "sla.targets",
@@ -494,7 +577,9 @@ def canonical_days(text: str) -> str:
 def do_set_hours(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
                  hours: str | None, days: str, timezone: str | None) -> None:
     """Set business hours ("09:00-18:00", "mon-fri", "Europe/Paris"); None hours = 24/7;
-    None zone = the workspace's zone (``settings timezone``), whatever it is later."""
+    None zone = the workspace's zone (``settings timezone``), whatever it is later. Hours
+    too short for the workspace's largest target (any watch's, or a new watch's) to come due
+    within ``add_business_time``'s walk are refused, saying the shortest that fit."""
     if hours is not None:
         try:
             first, last = hours.split("-")
@@ -511,12 +596,40 @@ def do_set_hours(sessions: sessionmaker[Session], workspace_id: int, actor: Acto
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor, Role.ADMIN)
-        workspace = session.get(Workspace, workspace_id)
-        assert workspace is not None
+        workspace = _locked_workspace(session, workspace_id)
+        _check_hours_fit(session, workspace_id,
+                         BusinessHours.from_settings({"sla_hours": hours, "sla_days": days},
+                                                     "UTC"))
         workspace.settings = {**(workspace.settings or {}), "sla_hours": hours,
                               "sla_days": days, "sla_tz": timezone}
         record(session, workspace_id, actor, "sla.hours",
                detail={"hours": hours, "days": days, "timezone": timezone})
+
+
+def _locked_workspace(session: Session, workspace_id: int) -> Workspace:
+    """The workspace row, locked (FOR NO KEY UPDATE) until the caller's transaction ends."""
+    workspace = session.get(Workspace, workspace_id, with_for_update={"key_share": True},
+                            populate_existing=True)
+    assert workspace is not None
+    return workspace
+
+
+def _check_hours_fit(session: Session, workspace_id: int, hours: BusinessHours) -> None:
+    """Refuse ``hours`` when the workspace's largest target cannot be met in them: any
+    watch's, of any kind (a competitor's watch can become the brand's), or a new watch's."""
+    levels = [(minutes, level, "") for level, minutes in DEFAULT_TARGETS.items()]
+    for name, *stored in session.execute(
+            select(Watch.name, Watch.sla_urgent_minutes, Watch.sla_high_minutes,
+                   Watch.sla_normal_minutes).where(Watch.workspace_id == workspace_id)):
+        levels += [(int(m), level, str(name)) for m, level in zip(stored, SLA_LEVELS,
+                                                                  strict=True)]
+    minutes, level, watch = max(levels, key=lambda item: (item[0], item[2] != "", item[2]))
+    unmet = _fit(hours, minutes)
+    if unmet is not None:
+        target = (Worded("sla.largest_of_watch", {"level": level, "minutes": minutes,
+                                                  "watch": watch}) if watch
+                  else Worded("sla.largest_of_new_watch", {"level": level, "minutes": minutes}))
+        raise ServiceError("sla.hours_too_short", target=target, **unmet)
 
 
 def describe(sessions: sessionmaker[Session], workspace_id: int, default_tz: str

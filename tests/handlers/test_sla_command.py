@@ -3,10 +3,13 @@ reader's language, and `sla hours` takes the workspace's zone and French day nam
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from tests.e2e.conftest import ADMIN_ID, VigieApp
+from tests.e2e.conftest import ADMIN_ID, VigieApp, start_vigie
 from tests.e2e.test_workflow import answer_after_ack
+from tests.harness.slack_standin import SlackStandIn
 
 
 def _say(vigie: VigieApp, text: str) -> str:
@@ -80,3 +83,43 @@ def test_sla_set_refuses_targets_out_of_order_and_a_level_given_twice(
         " seule fois. Rien n'a été changé.")
     assert _say(vigie, "sla set orange urgent=30 urgent=30 high=120") == "Délais mis à jour."
     assert "*orange* : urgent 30 min · élevé 120 min · normal 1440 min" in _say(vigie, "sla")
+
+
+@pytest.fixture
+def vigie_both(db_url: str, slack_standin: SlackStandIn) -> Iterator[VigieApp]:
+    """Vigie on SQLite and on PostgreSQL: the hours and targets are checked under a lock
+    of the workspace row, which only PostgreSQL takes."""
+    yield from start_vigie(db_url, slack_standin)
+
+
+def test_sla_hours_and_targets_too_long_to_come_due_are_refused(vigie_both: VigieApp) -> None:
+    """Hours of one minute on Mondays put even a one-day target more than 400 days away,
+    further than the checks count: refused, with the shortest hours that fit or the
+    largest target the hours allow, in English and French."""
+    vigie = vigie_both
+    assert _say(vigie, "sla hours 09:00-09:10 mon") == (
+        "Nothing was changed: business hours 09:00-09:10 (mon) give 10 min a week, too few"
+        " for the largest target, a new watch's `normal=` target (1440 min): it could come"
+        " due more than 400 days later, further than Vigie counts. On these days, open at"
+        " least 27 min a day (e.g. `09:00-09:27`), or keep every target at 550 min at most.")
+    assert "orange" in answer_after_ack(vigie, "watch add orange orange", ADMIN_ID)
+    _say(vigie, "sla set orange normal=2000")
+    assert _say(vigie, "sla hours 09:00-09:01 mon") == (
+        "Nothing was changed: business hours 09:00-09:01 (mon) give 1 min a week, too few"
+        " for the largest target, `normal=2000` of watch *orange*: it could come due more"
+        " than 400 days later, further than Vigie counts. On these days, open at least 37"
+        " min a day (e.g. `09:00-09:37`), or keep every target at 55 min at most.")
+    assert "Counted around the clock" in _say(vigie, "sla")
+    assert _say(vigie, "sla hours 09:00-09:37 mon") == "SLA updated."
+    _say(vigie, "lang fr")
+    assert _say(vigie, "sla set orange urgent=30 normal=2100") == (
+        "Rien n'a été changé : `normal=2100` pourrait échoir plus de 400 jours plus tard dans"
+        " les heures ouvrées 09:00-09:37 (lun : 37 min par semaine), au-delà de ce que Vigie"
+        " compte. Ces heures permettent des délais de 2035 min au plus ; pour celui-ci,"
+        " ouvrez au moins 39 min par jour sur ces jours (`/cm sla hours`, par ex."
+        " `09:00-09:39`).")
+    assert _say(vigie, "sla hours 09:00-09:20 lun").startswith(
+        "Rien n'a été changé : les heures ouvrées 09:00-09:20 (lun) donnent 20 min par"
+        " semaine, trop peu pour le plus long délai, `normal=2000` de la veille *orange*")
+    assert _say(vigie, "sla set orange normal=2035") == "Délais mis à jour."
+    assert "*orange* : urgent 60 min · élevé 240 min · normal 2035 min" in _say(vigie, "sla")

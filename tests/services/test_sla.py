@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
@@ -23,11 +24,12 @@ from bot.services.sla import (
     do_set_targets,
     due_at,
     longest_span,
+    most_minutes,
     parse_days,
     run_sla_checks,
 )
 from storage.db import transaction
-from storage.models import Member, Mention, OutboxMessage, Watch
+from storage.models import Member, Mention, OutboxMessage, Watch, Workspace
 from storage.models_cases import Case
 from storage.models_sla import SlaNotice
 
@@ -330,3 +332,63 @@ def test_the_checks_find_their_mentions_through_indexes(
         assert "SCAN mentions" not in plan, plan
         assert "ix_mentions_workspace_id_created_at" in plan and "PRIMARY KEY" in plan, plan
         assert "ix_cases_sla_started_at" in cases_plan, cases_plan
+
+
+@pytest.mark.parametrize("hours", [
+    BusinessHours("UTC", time(9), time(9, 1), parse_days("mon")),
+    # 02:00-02:01 does not exist on the spring-forward Sundays (29 March 2026, 28 March
+    # 2027): the walk loses those openings.
+    BusinessHours("Europe/Paris", time(2), time(2, 1), parse_days("sun")),
+    BusinessHours("America/New_York", time(2, 30), time(2, 45), parse_days("sun"))])
+def test_the_largest_target_hours_allow_always_comes_due(hours: BusinessHours) -> None:
+    most = most_minutes(hours)
+    assert most is not None
+    # Every six hours of a fortnight before Europe's and America's spring clock changes.
+    for n in range(14 * 4):
+        start = datetime(2026, 3, 1, tzinfo=UTC) + timedelta(hours=6 * n)
+        assert add_business_time(start, most, hours) - start < LONGEST_WALK
+
+
+def test_hours_stored_too_short_skip_their_workspace_not_the_checks(
+    sessions: sessionmaker[Session], workspace_id: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Hours of one minute on Mondays, stored before ``sla hours`` refused them, give a
+    one-hour target no due time within the 400 days ``add_business_time`` walks: the
+    error stopped every SLA check, of every workspace, and App Home. That workspace's
+    mention is now skipped and logged once; the other workspace's breach is sent."""
+    received = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    # A workspace is logged once per process for given hours: each engine's run has its own.
+    minute = {"sqlite": 0, "postgresql": 30}[sessions.kw["bind"].dialect.name]
+    with transaction(sessions) as session:
+        session.get_one(Workspace, workspace_id).settings = {
+            "sla_hours": f"09:{minute:02d}-09:{minute + 1:02d}", "sla_days": "mon",
+            "sla_tz": "UTC"}
+        other = Workspace(team_id="T0OTHER01")
+        session.add(other)
+        session.flush()
+        other_id = other.id
+        for n, team in enumerate((workspace_id, other_id)):
+            watch = Watch(workspace_id=team, name="acme", channel_id=f"C0ACME{n}",
+                          sla_urgent_minutes=60, sla_high_minutes=60, sla_normal_minutes=60)
+            session.add(watch)
+            session.flush()
+            session.add(Mention(workspace_id=team, watch_id=watch.id, network="x",
+                                external_id=f"{n}", url=f"https://x.com/a/status/{n}",
+                                text="help!", published_at=received, created_at=received,
+                                priority=10, assignee_user_id="U0AGENT01", status="assigned",
+                                alerted=True, slack_channel=f"C0ACME{n}", slack_ts=f"{n}.1"))
+    later = received + timedelta(minutes=61)
+    with caplog.at_level(logging.WARNING, logger="bot.services.sla"):
+        assert run_sla_checks(sessions, later, "UTC") == 1  # the other workspace's breach
+        assert run_sla_checks(sessions, later + timedelta(minutes=1), "UTC") == 0
+        assert home_summary(sessions, workspace_id, "U0AGENT01", later).overdue_total == 0
+    assert home_summary(sessions, other_id, "U0AGENT01", later).overdue_total == 1
+    with sessions() as session:
+        assert [tuple(row) for row in session.execute(
+            select(SlaNotice.kind, Mention.workspace_id)
+            .join(Mention, Mention.id == SlaNotice.mention_id))] == [("breach", other_id)]
+        stuck = session.scalars(select(Mention).where(Mention.workspace_id == workspace_id))
+        assert due_at(session, stuck.one()) is None
+    warned = [r.getMessage() for r in caplog.records if r.name == "bot.services.sla"]
+    assert len(warned) == 1, warned
+    assert warned[0].startswith(f"SLA: workspace {workspace_id}: no due time")
