@@ -91,12 +91,51 @@ class _QuietStop:
             return None
 
 
-class QuietBackgroundScheduler(_QuietStop, BackgroundScheduler):
-    """A BackgroundScheduler whose stop never kills its thread with a traceback."""
+SKIPPED_RUN = ('Execution of job "%s" skipped: maximum number of running instances'
+               " reached (%d)")
+"""What APScheduler (3.x) logs, as a WARNING, when a job is due while its last run goes on."""
 
 
-class QuietBlockingScheduler(_QuietStop, BlockingScheduler):
-    """A BlockingScheduler whose stop never ends its loop with a traceback."""
+class _SkippedRunsAtDebug(logging.Filter):
+    """Logs at DEBUG APScheduler's warning that a single-instance job's run was skipped.
+
+    The outbox flush (every second) and the poll tick run one at a time: a flush waiting on
+    a slow Slack answer made the next ones skip, as intended, each with a WARNING. The
+    scheduler logs it before any listener hears of it (EVENT_JOB_MAX_INSTANCES), so it is
+    filtered on its logger; misfires, errors and the skips of a job allowed more than one
+    run at a time stay warnings."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """False for a single-instance job's skip warning, logged again at DEBUG."""
+        if (record.levelno == logging.WARNING and record.msg == SKIPPED_RUN
+                and isinstance(record.args, tuple) and record.args[1:] == (1,)):
+            logging.getLogger(record.name).debug(record.msg, *record.args)
+            return False
+        return True
+
+
+_SKIPPED_RUNS_AT_DEBUG = _SkippedRunsAtDebug()
+
+
+class _QuietSkips:
+    """A scheduler whose single-instance jobs' skipped runs are logged at DEBUG."""
+
+    _logger: logging.Logger
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # One filter for all: addFilter adds an instance once.
+        self._logger.addFilter(_SKIPPED_RUNS_AT_DEBUG)
+
+
+class QuietBackgroundScheduler(_QuietStop, _QuietSkips, BackgroundScheduler):
+    """A BackgroundScheduler whose stop never kills its thread with a traceback, and whose
+    single-instance jobs' skipped runs are no warnings."""
+
+
+class QuietBlockingScheduler(_QuietStop, _QuietSkips, BlockingScheduler):
+    """A BlockingScheduler whose stop never ends its loop with a traceback, and whose
+    single-instance jobs' skipped runs are no warnings."""
 
 
 def stop_scheduler(scheduler: BaseScheduler, stopping: Stopping) -> bool:
