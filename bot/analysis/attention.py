@@ -79,34 +79,34 @@ THANKS_FORMULAS = (
 )
 """Thank-you formulas, lowercase and accent-free as ``fold_accents`` gives them ("tack så
 mycket" is "tack sa mycket"). A mention that is only one of them ("@acme grazie mille!")
-owes no answer in any language; in a language no sentiment model reads, one with at most
-``THANKS_REST_MAX`` other words, none in ``NOT_THANKS``, is a thank-you ("@acme dank je
-wel, top service"). Not "tak" alone: Danish thanks, but Polish "yes"."""
-THANKS_REST_MAX = 3
-"""Words (of 2 letters or more) besides the thanks formula in a thank-you read with no
-model: "top service", "servizio ottimo", "per l'aiuto" have 2; "il pacco è arrivato rotto"
-has 4 and still alerts. No model reads what those words say, so few."""
-NOT_THANKS = frozenset((
-    "not", "no", "never", "still", "but", "yet", "again", "nothing",  # en
-    "rien", "nada", "nichts",  # fr, es/pt, de: "merci pour rien", "gracias por nada"
-    "niet", "geen", "nooit", "nog", "maar", "steeds", "weer", "niets",  # nl
-    "non", "mai", "ancora", "ma", "pero", "senza", "niente", "nulla",  # it
-    "inte", "ej", "aldrig", "annu", "fortfarande", "men", "igen", "ingenting",  # sv
-    "ikke", "ikkje", "aldri", "endnu", "stadig", "fortsatt", "igjen", "intet",  # da, no
-    "ei", "eivat", "mutta", "viela", "taas", "mitaan",  # fi
-    "nie", "ale", "nadal", "jeszcze", "nigdy", "znowu", "nic",  # pl
-    "ne", "nikdy", "porad", "jeste",  # cs, sk
-    "nu", "dar", "inca", "niciodata", "iar", "nimic",  # ro
-    "nem", "soha", "megint", "semmit",  # hu
-    "degil", "yok", "ama", "fakat", "hala", "henuz", "hic", "yine",  # tr
-    "tidak", "belum", "tapi", "masih", "lagi", "gak", "nggak",  # id
-    "pero", "encara", "res",  # ca
-    "не", "нет", "но", "ещё", "еще", "опять", "снова", "ничего",  # ru
+owes no answer in any language; in a language no sentiment model reads, one whose other
+words are all in ``THANKS_PRAISE`` is a thank-you ("@acme dank je wel, top service").
+Not "tak" alone: Danish thanks, but Polish "yes"."""
+THANKS_PRAISE = frozenset((
+    "top", "super", "service", "support", "team",  # several languages
+    "voor", "de", "het", "hulp", "snelle", "snel", "goede", "goed", "geweldig",  # nl
+    "geweldige", "fijn", "prima", "uitstekend", "uitstekende", "heel", "jullie",
+    "per", "il", "aiuto", "supporto", "assistenza", "servizio", "ottimo", "ottima",  # it
+    "bravi", "bravissimi", "gentili", "gentilissimi", "perfetto", "veloce", "voi",
+    "za", "pomoc", "swietna", "swietny", "obsluga", "szybka", "dobra", "bardzo",  # pl
+    "hyvaa", "hyva", "palvelua", "palvelu", "avusta", "nopeasta", "mahtavaa",  # fi
+    "loistavaa",
+    "for", "hjalpen", "bra", "toppen", "snabb", "snabbt", "fantastisk",  # sv
+    "hjaelpen", "hjelpen", "god", "godt", "topp", "hurtig", "hurtigt", "flot", "flott",  # da, no
+    "skvela", "sluzba", "pomoci", "rychlou",  # cs, sk
+    "pentru", "ajutor", "servicii", "excelente",  # ro
+    "segitseget", "szuper", "nagyon", "remek",  # hu
+    "yardiminiz", "icin", "harika", "hizmet", "cok",  # tr
+    "atas", "bantuannya", "banyak", "mantap", "cepat",  # id
+    "ajuda", "servei", "genial", "molt",  # ca
 ))
-"""Negation, contrast, "still" and "nothing" words, which turn a short thanks into a
-grievance ("dank je, maar mijn pakket is nog steeds niet aangekomen", "grazie, ma non
-funziona") or sarcasm ("grazie per niente", "bedankt voor niets"), lowercase and
-accent-free."""
+"""Words that may follow a thanks formula in a thank-you read with no model: praise and
+what is thanked ("top service", "servizio ottimo", "świetna obsługa", "voor de hulp", "za
+pomoc", "hyvää palvelua", "for hjälpen"), lowercase and accent-free, per language. Any
+other word keeps the mention waiting: no model reads whether "app bloccata", "pessimo
+servizio", "che schifo" or "paczka zniszczona" complain, so a thanks before them proves
+nothing. Only warm or neutral words, no negation or word of fault ("erg", Dutch "very",
+is also "bad"), so that no mix of them complains."""
 _THANKS_FIRST = frozenset(f.split()[0] for f in THANKS_FORMULAS)
 _THANKS_SEQUENCES = frozenset(tuple(f.split()) for f in THANKS_FORMULAS)
 _THANKS_LONGEST = max(len(f) for f in _THANKS_SEQUENCES)
@@ -165,9 +165,9 @@ class Signals:
     """Warm emoji (``POSITIVE_EMOJI``) on a text short enough to be a thank-you (see
     ``_thanks_emoji``): the only tone read where no model reads the words."""
     thanks: bool = False
-    """The words are a thanks formula (``THANKS_FORMULAS``) and at most
-    ``THANKS_REST_MAX`` others, none in ``NOT_THANKS``: a thank-you where no model reads
-    the words ("dank je wel, top service")."""
+    """The words are a thanks formula (``THANKS_FORMULAS``), and any others are praise or
+    what is thanked (``THANKS_PRAISE``): a thank-you where no model reads the words ("dank
+    je wel, top service"), not "grazie, app bloccata"."""
     thanks_only: bool = False
     """The words are nothing but a thanks formula ("@acme grazie mille!"), in any
     language: a thank-you even where the language detector could not tell."""
@@ -226,8 +226,8 @@ def read_signals(
         version_number=dot_digit and VERSION_RE.search(words) is not None,
         sentiment_analysed=analysed or sentiment_analysed(language),
         positive_emoji=positive,
-        thanks=rest is not None and rest <= THANKS_REST_MAX,
-        thanks_only=rest == 0,
+        thanks=rest is not None and THANKS_PRAISE.issuperset(rest),
+        thanks_only=rest == (),
     )
 
 
@@ -246,9 +246,9 @@ def _thanks_emoji(bare: str, words: str) -> int:
     return warm
 
 
-def _thanks_rest(words: str) -> int | None:
-    """How many words of ``words`` (no handles or links) are not part of a thanks formula
-    (``THANKS_FORMULAS``); None when there is no formula or a word is in ``NOT_THANKS``."""
+def _thanks_rest(words: str) -> tuple[str, ...] | None:
+    """The words of ``words`` (no handles or links), folded, that are not part of a thanks
+    formula (``THANKS_FORMULAS``); None when there is no formula."""
     folded = fold_accents(words)
     if folded.isascii():  # most texts: the letter runs of _WORD_RE, found 10 times faster
         tokens = folded.encode("ascii").translate(_ASCII_LETTERS).decode("ascii").split()
@@ -257,15 +257,20 @@ def _thanks_rest(words: str) -> int | None:
         tokens = [t for t in tokens if len(t) > 1]
     else:
         tokens = _WORD_RE.findall(folded)
-    if _THANKS_FIRST.isdisjoint(tokens) or not NOT_THANKS.isdisjoint(tokens):
-        return None
+        if _THANKS_FIRST.isdisjoint(tokens):
+            return None
+    rest: list[str] = []
     said = i = 0
     while i < len(tokens):
         size = next((n for n in range(min(_THANKS_LONGEST, len(tokens) - i), 0, -1)
                      if tuple(tokens[i : i + n]) in _THANKS_SEQUENCES), 0)
-        said += size
-        i += size or 1
-    return len(tokens) - said if said else None
+        if size:
+            said += size
+            i += size
+        else:
+            rest.append(tokens[i])
+            i += 1
+    return tuple(rest) if said else None
 
 
 def _grievance_hashtag(words: str) -> bool:
@@ -328,8 +333,9 @@ def waiting_for_answer(
     which only the English and French rules flag (``courtesy``). Where no model reads the
     language, a warm emoji (``POSITIVE_EMOJI``) with no question mark, negative emoji or
     order number is a thank-you ("grazie mille per l'aiuto ❤️"), and so is a thanks
-    formula with a few words (``Signals.thanks``: "dank je wel, top service"); a thanks
-    formula alone (``Signals.thanks_only``: "@acme grazie mille!") is one in any language.
+    formula with only praise (``Signals.thanks``: "dank je wel, top service", not
+    "grazie, app bloccata"); a thanks formula alone (``Signals.thanks_only``: "@acme
+    grazie mille!") is one in any language.
     """
     if not signals.addressed or signals.agent_signed or intent.intent in ("spam", "praise"):
         return False

@@ -160,6 +160,32 @@ def test_a_warm_emoji_on_an_ask_in_a_language_without_a_model_still_waits(text: 
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "@acme grazie, app bloccata",
+        "@acme grazie, pacco rotto",
+        "@acme grazie mille, pessimo servizio",
+        "@acme grazie, servizio pessimo!!",
+        "@acme grazie, vergogna",
+        "@acme grazie, che schifo",
+        "@acme grazie a voi, disdico",
+        "@acme bedankt, pakket kapot",
+        "@acme dank je wel, slechte service",
+        "@acme tack, hemsk service",
+        "@acme kiitos, paketti rikki",
+        "@acme dziękuję, paczka zniszczona",
+        "@acme tusind tak, elendig service",
+        "@acme grazie, rimborso?",
+        "@acme thanks, terrible service",
+    ],
+)
+def test_thanks_then_words_no_model_reads_still_alerts(text: str) -> None:
+    analysis = analyse(text)
+    assert analysis.waiting
+    assert analysis.priority >= DEFAULT_ALERT_THRESHOLD
+
+
+@pytest.mark.parametrize(
     ("text", "hint"),
     [
         ("@acme waar is mijn pakket?", None),
@@ -355,3 +381,4 @@ def test_resilience_is_no_complaint(text: str) -> None:
 )
 def test_cancelling_in_french_is_still_a_complaint(text: str) -> None:
     assert detect_intent(text).intent == "complaint"
+
