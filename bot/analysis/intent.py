@@ -382,14 +382,23 @@ _ROMANCE_NEGATORS = frozenset(("nao", "no", "ne", "non", "nunca", "jamais", "jam
                                "ni", "pas", "mai"))
 # Words between the negator and the verb of leaving that keep it a promise to stay:
 # future and intent auxiliaries ("não vou", "no voy a", "je ne vais pas", "non voglio"),
-# object pronouns, "plus"/"mais"/"más". Not "can" ("no puedo cancelar", "je ne peux pas
-# résilier": a customer who cannot leave complains).
+# object pronouns, "plus"/"mais"/"más". Not "can" nor any verb of ability or effort ("no
+# puedo cancelar", "je ne peux pas résilier", "je n'arrive pas à résilier", "no consigo
+# cancelar", "non riesco a cancellare": a customer who cannot leave complains).
 _STAYING_FILLERS = frozenset((
-    "vou", "vamos", "vai", "irei", "iremos", "quero", "penso", "pretendo", "voy", "va", "a",
+    "vou", "vamos", "vai", "irei", "iremos", "quero", "penso", "pretendo", "voy", "va",
     "quiero", "pienso", "vais", "allons", "veux", "compte", "plus", "mais",
     "mas", "voglio", "ho", "intenzione", "di", "lo", "la", "le", "los", "las", "o", "os", "me",
     "te", "nos", "vos", "les",
 ))  # fmt: skip
+# "a" is a filler only after a future auxiliary ("no voy a cancelar"): folded, French "à"
+# is "a" too, and "je n'arrive pas à résilier" cannot leave.
+_FUTURE_BEFORE_A = frozenset(("voy", "vamos", "va", "vai"))
+# A contrast after the negated verb says why staying is no choice ("no quiero cancelar
+# pero me obligan", "je ne veux pas résilier mais..."): the complaint stands. Italian "ma"
+# only after cancel* ("non voglio cancellare ma..."): French "ma" is "my" ("je ne résilie
+# pas ma ligne").
+_STAYING_CONTRAST = frozenset(("pero", "mas", "porem", "mais", "pourtant", "tuttavia"))
 _STAYING_REACH = 4  # filler words, at most, between the negator and the verb
 _POSTVERBAL = frozenset(("pas", "jamais"))  # French negation after the auxiliary
 _NONE = frozenset(("aucun", "aucune", "zero", "sans", "plus", "kein", "keine", "keinen",
@@ -671,11 +680,16 @@ def _staying(text: str, words: list[str], i: int, end: int) -> bool:
     auxiliaries or pronouns between ("não vou cancelar", "no lo voy a cancelar", "je ne
     vais pas résilier", "je vais pas résilier"), or "pas" right after ("je ne résilie
     pas"), with no punctuation in between ("no, voy a cancelar" still leaves). Not when a
-    verb of ability comes between ("no puedo cancelar", "je ne peux pas résilier": a
-    complaint), nor for English forms ("no cancel button")."""
+    verb of ability comes between ("no puedo cancelar", "je ne peux pas résilier", "je
+    n'arrive pas à résilier": a complaint), when a contrast follows ("no quiero cancelar
+    pero me obligan"), nor for English forms ("no cancel button")."""
     if not any(w.startswith(_LEAVING_STEMS) and w not in _ENGLISH_LEAVING
                for w in words[i:end]):
         return False
+    # A contrast with words after it: "mais" or "más" closing the post is "anymore".
+    italian = any(w.startswith("cancel") for w in words[i:end])
+    if any(w in _STAYING_CONTRAST or (italian and w == "ma") for w in words[end:-1]):
+        return False  # "no quiero cancelar pero me obligan"
     if end < len(words) and words[end] == "pas":
         return _unbroken(text, words[i : end + 1])
     after_pas = fillers = False  # French "ne ... pas": "pas" may stand right before the verb
@@ -686,7 +700,8 @@ def _staying(text: str, words: list[str], i: int, end: int) -> bool:
             after_pas = True
         elif word in _ROMANCE_NEGATORS:
             return _unbroken(text, words[j:end])
-        elif word in _STAYING_FILLERS:
+        elif word in _STAYING_FILLERS or (
+                word == "a" and j > 0 and words[j - 1] in _FUTURE_BEFORE_A):
             fillers = True
         else:
             break

@@ -382,3 +382,49 @@ def test_resilience_is_no_complaint(text: str) -> None:
 def test_cancelling_in_french_is_still_a_complaint(text: str) -> None:
     assert detect_intent(text).intent == "complaint"
 
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@acme je n'arrive pas à résilier",
+        "@acme j'arrive pas à résilier mon abonnement",
+        "@acme je ne parviens pas à résilier",
+        "@acme je ne réussis pas à résilier",
+        "@acme no consigo cancelar",
+        "@acme no logro cancelar",
+        "@acme non riesco a cancellare",
+    ],
+)
+def test_unable_to_leave_after_a_verb_of_ability_complains(text: str) -> None:
+    analysis = analyse(text)
+    assert analysis.intent == "complaint"
+    assert analysis.priority >= DEFAULT_ALERT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@acme no quiero cancelar pero me obligan",
+        "@acme je ne veux pas résilier mais on m'y oblige",
+        "@acme non voglio cancellare ma mi obbligano",
+        "@acme não quero cancelar mas me obrigam",
+    ],
+)
+def test_a_contrast_after_a_negated_verb_of_leaving_complains(text: str) -> None:
+    analysis = analyse(text)
+    assert analysis.intent == "complaint"
+    assert analysis.priority >= DEFAULT_ALERT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@acme no vamos a cancelar",
+        "@acme je ne vais pas résilier ma ligne",  # French "ma" is "my", no contrast
+        "@acme não vou cancelar mais",  # "mais" closing the post is "anymore"
+    ],
+)
+def test_staying_with_a_future_a_or_my_or_anymore_is_no_complaint(text: str) -> None:
+    analysis = analyse(text)
+    assert analysis.intent != "complaint"
+    assert not detect_intent(text).churn_threat
