@@ -16,7 +16,9 @@ whose ``error.param`` names it; the client then asks again once with
 ``max_completion_tokens`` and the model's own temperature, and keeps asking that way.
 The token budget covers a thinking model's reasoning too (OpenAI's reasoning tokens,
 Ollama's thinking): it is configurable, and an answer that spent all of it before any
-text says so.
+text says so. The prompt and the budget share the model's context: a small-context server
+(vLLM's --max-model-len, llama.cpp's -c) refuses a budget it has no room for with a 400, and
+the client then asks again once with the room the prompt leaves and keeps to it.
 """
 
 from __future__ import annotations
@@ -96,6 +98,19 @@ _LEGACY_PARAM_REFUSED = re.compile(
 _NATURAL_STOPS = frozenset({"stop", "eos", "eos_token", "stop_sequence", "end_turn"})
 """finish_reason words for a text the model ended itself: OpenAI's "stop", and what some
 OpenAI-compatible servers say instead (Hugging Face TGI, Anthropic-style gateways)."""
+_CONTEXT_SIZE = re.compile(r"(?i)maximum context length is (\d+)|context (?:length|size|window) "
+                           r"(?:is |of )?(\d+)")
+_PROMPT_SIZE = re.compile(r"(?i)\((\d+) in the messages|(\d+) input tokens|(\d+) in the prompt")
+_BUDGET_NAMED = re.compile(
+    r"(?i)in the completion|output tokens|completion tokens|max_(?:completion_|new_)?tokens")
+"""How servers say the requested completion counts against the context: vLLM's "(700 in the
+messages, 2000 in the completion)" and "'max_tokens' or 'max_completion_tokens' is too
+large: 2000. ... your request has 700 input tokens", OpenAI's same first form."""
+FALLBACK_FITTED_BUDGET = 400
+"""Budget asked again with when a context refusal blames the budget without numbers (the
+budget Vigie always used before it was configurable)."""
+MIN_FITTED_BUDGET = 64
+"""Smallest budget worth asking again with: below it, no reply fits after the prompt."""
 DEFAULT_MAX_TOKENS = 2000
 """Default token budget of a completion (VIGIE_LLM_MAX_TOKENS). A reply needs a few hundred;
 the rest is room for a thinking model's reasoning, which counts against it."""
@@ -141,7 +156,14 @@ class LLMEndpointNotFoundError(LLMError):
 
 
 class LLMContextLengthError(LLMError):
-    """The prompt does not fit the model's context window."""
+    """The prompt, or the prompt with the completion budget, does not fit the model's
+    context window. ``context_tokens`` and ``prompt_tokens`` are the numbers the provider
+    gave (None when it gave none); ``budget_named`` says its message blames the requested
+    completion tokens too."""
+
+    context_tokens: int | None = None
+    prompt_tokens: int | None = None
+    budget_named: bool = False
 
 
 class LLMRateLimitError(LLMError):
@@ -281,6 +303,9 @@ class LLMClient:
         # Set once the model refused max_tokens or temperature: later requests are sent the
         # way it takes them instead of failing first each time.
         self._completion_tokens = False
+        # Set once the model's context refused the budget: later requests ask at most this
+        # much instead of failing first each time (a small-context vLLM or llama.cpp).
+        self._fitted_budget: int | None = None
         key = checked_api_key(api_key)
         self._api_key = key
         self.model = model
@@ -335,7 +360,7 @@ class LLMClient:
         budget = max_tokens or self.max_tokens
         extra = {"response_format": dict(response_format)} if response_format else {}
         started = time.monotonic()
-        data = self._complete(messages, temperature, budget, extra)
+        data, budget = self._complete(messages, temperature, budget, extra)
         text, model, usage, finish_reason = self._parse_completion(
             data, allow_empty=False, budget=budget)
         latency = time.monotonic() - started
@@ -367,9 +392,10 @@ class LLMClient:
             if exc.status not in (405, 501):
                 raise
             listed = None
-        data = self._complete([{"role": "user", "content": "Reply with the single word OK."}],
-                              0, self.max_tokens, {})
-        _, model, _, _ = self._parse_completion(data, allow_empty=False, budget=self.max_tokens)
+        data, budget = self._complete(
+            [{"role": "user", "content": "Reply with the single word OK."}],
+            0, self.max_tokens, {})
+        _, model, _, _ = self._parse_completion(data, allow_empty=False, budget=budget)
         how = (" (with max_completion_tokens and its own temperature)"
                if self._completion_tokens else "")
         if listed is not None and self.model in listed:
@@ -383,21 +409,53 @@ class LLMClient:
     # -- internals ------------------------------------------------------------------
 
     def _complete(self, messages: Sequence[Mapping[str, Any]], temperature: float,
-                  budget: int, extra: Mapping[str, Any]) -> Any:
-        """POST a completion; once, when the model refuses ``max_tokens`` or
-        ``temperature``, again with ``max_completion_tokens`` and no temperature."""
-        try:
-            return self._request_json(
-                "POST", "chat/completions", self._payload(messages, temperature, budget, extra))
-        except LLMUnsupportedParameterError as err:
-            if self._completion_tokens:
-                raise
-            logger.info("LLM model %s refused '%s' (%s); asking with max_completion_tokens "
-                        "and no temperature from now on", self.model, err.param,
-                        err.provider_message)
-            self._completion_tokens = True
-        return self._request_json(
-            "POST", "chat/completions", self._payload(messages, temperature, budget, extra))
+                  budget: int, extra: Mapping[str, Any]) -> tuple[Any, int]:
+        """POST a completion; return its JSON and the budget it was asked with.
+
+        Asked again once when the model refuses ``max_tokens`` or ``temperature`` (then with
+        ``max_completion_tokens`` and no temperature), and once when its context refuses
+        the prompt with the budget (then with a budget that fits); both are remembered.
+        """
+        asked = budget
+        if self._fitted_budget is not None:
+            budget = min(budget, self._fitted_budget)
+        fitted = False
+        while True:
+            try:
+                return self._request_json(
+                    "POST", "chat/completions",
+                    self._payload(messages, temperature, budget, extra)), budget
+            except LLMUnsupportedParameterError as err:
+                if self._completion_tokens:
+                    raise
+                logger.info("LLM model %s refused '%s' (%s); asking with "
+                            "max_completion_tokens and no temperature from now on",
+                            self.model, err.param, err.provider_message)
+                self._completion_tokens = True
+            except LLMContextLengthError as err:
+                smaller = None if fitted else _budget_that_fits(err, budget)
+                if smaller is None:
+                    if fitted or _budget_to_blame(err):
+                        raise self._budget_error(err, asked) from err
+                    raise
+                logger.info("LLM model %s has no room for a budget of %d tokens (%s); asking "
+                            "with %d from now on", self.model, budget, err.provider_message,
+                            smaller)
+                self._fitted_budget = smaller
+                budget, fitted = smaller, True
+
+    def _budget_error(self, err: LLMContextLengthError, asked: int) -> LLMContextLengthError:
+        """The refusal to show when the budget is to blame: it names VIGIE_LLM_MAX_TOKENS
+        and, when known, the model's context."""
+        args: dict[str, Arg] = {"model": Text(self.model, _MAX_URL), "tokens": asked}
+        key = "context_budget_unknown"
+        if err.context_tokens is not None:
+            key, args["context"] = "context_budget", err.context_tokens
+        error = LLMContextLengthError(key, status=err.status,
+                                      provider_message=err.provider_message, **args)
+        error.context_tokens, error.prompt_tokens = err.context_tokens, err.prompt_tokens
+        error.budget_named = err.budget_named
+        return error
 
     def _payload(self, messages: Sequence[Mapping[str, Any]], temperature: float,
                  budget: int, extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -586,7 +644,11 @@ class LLMClient:
             return unsupported
 
         if code_l in _CONTEXT_CODES or (message and _CONTEXT_WORDS.search(message)):
-            return make(LLMContextLengthError, "context_length", model=model_name)
+            context = make(LLMContextLengthError, "context_length", model=model_name)
+            assert isinstance(context, LLMContextLengthError)
+            context.context_tokens, context.prompt_tokens = _context_numbers(data, message)
+            context.budget_named = bool(message and _BUDGET_NAMED.search(message))
+            return context
         missing_model = bool(message and _MODEL_MISSING.search(message))
         if (
             code_l in _MODEL_NOT_FOUND_CODES
@@ -674,6 +736,47 @@ def _refused_param(data: Any, message: str | None) -> str | None:
             return str(param)
     found = _LEGACY_PARAM_REFUSED.search(message or "")
     return (found.group(1) or found.group(2)) if found else None
+
+
+def _context_numbers(data: Any, message: str | None) -> tuple[int | None, int | None]:
+    """(context tokens, prompt tokens) from a context-length refusal: from vLLM's and
+    OpenAI's message, or llama.cpp's ``n_ctx`` and ``n_prompt_tokens`` fields."""
+    err = data.get("error") if isinstance(data, dict) else None
+    fields = err if isinstance(err, dict) else {}
+
+    def field(name: str) -> int | None:
+        value = fields.get(name)
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def number(pattern: re.Pattern[str]) -> int | None:
+        found = pattern.search(message or "")
+        return int(next(g for g in found.groups() if g)) if found else None
+
+    context = field("n_ctx") or number(_CONTEXT_SIZE)
+    prompt = field("n_prompt_tokens") or number(_PROMPT_SIZE)
+    return context, prompt
+
+
+def _budget_to_blame(err: LLMContextLengthError) -> bool:
+    """Whether the completion budget is part of why the context refused the request: the
+    provider says so, or the prompt alone fits."""
+    if err.budget_named:
+        return True
+    return (err.context_tokens is not None and err.prompt_tokens is not None
+            and err.prompt_tokens < err.context_tokens)
+
+
+def _budget_that_fits(err: LLMContextLengthError, budget: int) -> int | None:
+    """A smaller budget to ask again with, or None when none would help: the room the
+    prompt leaves in the context when the provider gave both numbers, else
+    FALLBACK_FITTED_BUDGET; never below MIN_FITTED_BUDGET."""
+    if not _budget_to_blame(err):
+        return None
+    if err.context_tokens is not None and err.prompt_tokens is not None:
+        room = err.context_tokens - err.prompt_tokens
+    else:
+        room = FALLBACK_FITTED_BUDGET
+    return room if MIN_FITTED_BUDGET <= room < budget else None
 
 
 def _model_ids(data: Any) -> list[str] | None:

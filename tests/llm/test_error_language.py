@@ -62,6 +62,13 @@ CASES: list[tuple[str, Callable[[Request], Response], str]] = [
     ("context_length", _json(_error("maximum context length is 8192 tokens",
                                     "context_length_exceeded"), 400),
      "trop longue pour que le modèle « gpt-&lt;b&gt; » y réponde"),
+    ("context_budget", _json({"object": "error", "code": 400, "message": (
+        "This model's maximum context length is 2048 tokens. However, you requested 4040 "
+        "tokens (2040 in the messages, 2000 in the completion).")}, 400),
+     "le modèle « gpt-&lt;b&gt; » du LLM ne peut pas faire tenir la mention et un budget de "
+     "réponse de 2000 tokens (VIGIE_LLM_MAX_TOKENS) dans son contexte (2048 tokens)"),
+    ("context_budget_unknown", _json(_error("Context window exceeded: lower max_tokens"), 400),
+     "(VIGIE_LLM_MAX_TOKENS) dans son contexte, même avec un budget réduit ; baissez"),
     ("model_not_found", _json(_error("The model does not exist", "model_not_found"), 404),
      "ne connaît pas le modèle « gpt-&lt;b&gt; »"),
     ("key_refused", _json(_error("Incorrect API key", "invalid_api_key"), 401),
