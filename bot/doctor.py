@@ -15,7 +15,7 @@ from bot.database_diagnosis import (
     no_file_detail,
     shown_location,
 )
-from bot.llm import LLMError, from_config
+from bot.llm import LLMClient, LLMError, LLMTimeoutError, from_config
 from bot.schema_revision import current_revision, head_revision, is_newer, newer_database
 from storage.db import make_engine, ping
 from storage.models import utcnow
@@ -214,15 +214,33 @@ def _llm_check(settings: Settings) -> Check:
         return Check("llm", SKIP, "VIGIE_LLM_BASE_URL / VIGIE_LLM_MODEL not set (optional): "
                      "drafts use templates")
     try:
+        # The runtime's timeout: a model that answers drafts in time (a thinking model, a
+        # cold load) must pass here too.
         client = from_config(settings.llm_base_url, settings.llm_api_key, settings.llm_model,
-                             timeout=10, max_retries=0, max_tokens=settings.llm_max_tokens)
+                             max_retries=0, max_tokens=settings.llm_max_tokens)
     except ValueError as err:  # the message names the variable to fix
         return Check("llm", FAIL, str(err))
     if client is None:
         return Check("llm", FAIL, "set both VIGIE_LLM_BASE_URL and VIGIE_LLM_MODEL")
+    with client:
+        return llm_client_check(client)
+
+
+def llm_client_check(client: LLMClient) -> Check:
+    """The doctor's line for ``client``: OK when the model answered a test completion; a
+    WARNING when the provider listed its models but the answer took longer than the
+    timeout (the model is there, only slow); FAIL otherwise."""
     try:
-        with client:
-            return Check("llm", OK, client.check())
+        return Check("llm", OK, client.check())
+    except LLMTimeoutError as err:
+        if err.listed_models is None:
+            return Check("llm", FAIL, str(err))
+        known = ("is listed" if client.model in err.listed_models
+                 else f"is not among the {len(err.listed_models)} models listed")
+        return Check("llm", WARN, (
+            f"{client.base_url}: model '{client.model}' {known}, but it did "
+            f"not answer a test completion within {client.timeout:g} s (a thinking model or "
+            "a cold load?); drafts wait as long, so suggestions may time out"))
     except LLMError as err:
         return Check("llm", FAIL, str(err))
 

@@ -175,7 +175,12 @@ class LLMQuotaError(LLMError):
 
 
 class LLMTimeoutError(LLMError):
-    """The provider did not answer within the timeout, retries included."""
+    """The provider did not answer within the timeout, retries included.
+
+    ``listed_models`` is set by ``LLMClient.check`` when ``GET /models`` answered before
+    the test completion timed out: the provider is there, the model is slow."""
+
+    listed_models: list[str] | None = None
 
 
 class LLMUnavailableError(LLMError):
@@ -392,9 +397,13 @@ class LLMClient:
             if exc.status not in (405, 501):
                 raise
             listed = None
-        data, budget = self._complete(
-            [{"role": "user", "content": "Reply with the single word OK."}],
-            0, self.max_tokens, {})
+        try:
+            data, budget = self._complete(
+                [{"role": "user", "content": "Reply with the single word OK."}],
+                0, self.max_tokens, {})
+        except LLMTimeoutError as err:
+            err.listed_models = listed
+            raise
         _, model, _, _ = self._parse_completion(data, allow_empty=False, budget=budget)
         how = (" (with max_completion_tokens and its own temperature)"
                if self._completion_tokens else "")

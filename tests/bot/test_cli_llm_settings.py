@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from bot.config import Settings
-from bot.doctor import FAIL, _llm_check
+from bot.doctor import FAIL, WARN, _llm_check
 from tests.bot.test_cli import vigie
 
 URL_LINE = ("VIGIE_LLM_BASE_URL: The LLM base URL must look like https://host/v1 or "
@@ -85,3 +87,64 @@ def test_doctor_asks_for_text_within_the_configured_budget(httpserver: HTTPServe
                           "before writing any answer (a thinking model reasons first); raise "
                           "VIGIE_LLM_MAX_TOKENS")
     assert check().status == OK  # the default budget leaves room to think
+
+
+def ok_completion(_request: Request) -> Response:
+    return Response(json.dumps({"model": "qwen3:8b", "choices": [{
+        "index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "OK"}}]}),
+        content_type="application/json")
+
+
+def test_doctor_waits_for_the_model_as_long_as_drafts_do(httpserver: HTTPServer) -> None:
+    """A thinking model (or a cold load) answering in 11 s writes drafts within the runtime's
+    30 s: the doctor, which gave up at 10 s, must not fail it."""
+    from bot.config import load_settings
+    from bot.doctor import OK
+
+    def thinks(request: Request) -> Response:
+        time.sleep(11)
+        return ok_completion(request)
+
+    httpserver.expect_request("/v1/models").respond_with_json(
+        {"object": "list", "data": [{"id": "qwen3:8b", "object": "model"}]})
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(thinks)
+    check = _llm_check(load_settings(
+        slack_bot_token="xoxb-1", slack_signing_secret="s" * 32,
+        llm_base_url=httpserver.url_for("/v1"), llm_model="qwen3:8b"))
+    assert check.status == OK, check.detail
+
+
+@pytest.mark.parametrize(("models", "status", "detail"), [
+    ({"object": "list", "data": [{"id": "qwen3:8b"}]}, WARN,
+     "{url}: model 'qwen3:8b' is listed, but it did not answer a test "
+     "completion within 1 s (a thinking model or a cold load?); drafts wait as long, so "
+     "suggestions may time out"),
+    (None, FAIL, "The LLM provider took too long to answer (more than 1 s); try again later"),
+], ids=["listed", "no-models-endpoint"])
+def test_a_model_slower_than_the_timeout_warns_once_it_is_listed(
+        httpserver: HTTPServer, models: dict[str, Any] | None, status: str,
+        detail: str) -> None:
+    """After GET /models answered, a completion past the timeout is a WARNING (the provider
+    and the model are there, the answer is slow); without a listing it stays a FAIL."""
+    from bot.doctor import llm_client_check
+    from bot.llm import LLMClient
+
+    answered = threading.Event()
+
+    def never_in_time(request: Request) -> Response:
+        answered.wait(10)
+        return ok_completion(request)
+
+    if models is not None:
+        httpserver.expect_request("/v1/models").respond_with_json(models)
+    else:  # llama.cpp builds and proxies without the endpoint
+        httpserver.expect_request("/v1/models").respond_with_data("Not Found", status=404)
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(never_in_time)
+    try:
+        with LLMClient(httpserver.url_for("/v1"), None, "qwen3:8b", timeout=1,
+                       max_retries=0) as client:
+            check = llm_client_check(client)
+    finally:
+        answered.set()
+    assert (check.status, check.detail) == (
+        status, detail.format(url=httpserver.url_for("/v1").rstrip("/")))
