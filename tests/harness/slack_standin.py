@@ -167,6 +167,11 @@ Rules of real Slack the stand-in enforces (each has a test in tests/harness_self
     history. A file deleted already answers ``file_deleted``, an unknown id
     ``file_not_found`` (files.delete docs, Errors table,
     https://docs.slack.dev/reference/methods/files.delete).
+21. ``files.completeUploadExternal`` shares only in conversations the bot is a member of:
+    ``chat:write.public`` covers messages (chat.postMessage), not files
+    (https://docs.slack.dev/reference/scopes/chat:write.public); a public channel the bot is
+    not in answers ``not_in_channel`` (getnao/nao issue 1372: the message went through, the
+    chart did not), a private one ``channel_not_found``.
 
 Not modelled (documented Slack behaviour a test cannot rely on here): the budgets of the
 rate-limit tiers other than the per-channel limit of ``chat.postMessage`` (and its
@@ -2402,10 +2407,10 @@ class SlackStandIn:
             raise _SlackError("invalid_arguments", ["[ERROR] missing required field: files"])
         channels: list[str] = []
         if args.get("channel_id"):
-            channels.append(self._resolve_channel(args, "channel_id", post=True))
+            channels.append(self._share_channel(args, "channel_id"))
         if args.get("channels"):
             for ch in str(args["channels"]).split(","):
-                channels.append(self._resolve_channel({"channel": ch.strip()}, post=True))
+                channels.append(self._share_channel({"channel": ch.strip()}, "channel"))
         uploads: list[UploadedFile] = []
         for f in files:
             upload = self._uploads.get(f.get("id", "")) if isinstance(f, dict) else None
@@ -2473,6 +2478,20 @@ class SlackStandIn:
             if self._share_delay:
                 stored.shown_at = self.clock() + self._share_delay
         return {"ok": True, "files": out_files}
+
+    def _share_channel(self, args: dict[str, Any], key: str) -> str:
+        """The conversation a file is shared in: the bot must be a member (rule 21).
+
+        ``chat:write.public`` lets a bot post *messages* to a public channel it is not in
+        (https://docs.slack.dev/reference/scopes/chat:write.public covers chat.postMessage
+        only); sharing a file there is refused with ``not_in_channel`` all the same
+        (getnao/nao issue 1372, fixed in PR 1396 by joining the channel first). A private
+        channel the bot is not in is invisible to it: ``channel_not_found``."""
+        channel = self._resolve_channel(args, key, post=True)
+        info = self._channels.get(channel)
+        if info is not None and not info["is_member"]:
+            raise _SlackError("channel_not_found" if info["is_private"] else "not_in_channel")
+        return channel
 
     def _files_delete(self, args: dict[str, Any]) -> dict[str, Any]:
         upload = self._uploads.get(str(args.get("file") or ""))

@@ -374,6 +374,26 @@ def test_files_delete_unshares_the_file(slack_standin: SlackStandIn,
     assert _error(lambda: slack_client.files_delete(file="F0NOSUCHFILE")) == "file_not_found"
 
 
+def test_files_are_shared_only_where_the_bot_is_a_member(
+        slack_standin: SlackStandIn, slack_client: WebClient) -> None:
+    """Rule 21: chat:write.public posts a message in a public channel the bot is not in,
+    but a file is refused there (``not_in_channel``), and in a private one it is not in
+    (``channel_not_found``); the file is shared nowhere."""
+    slack_standin.set_channel("C0PUBLICOUT", is_member=False)
+    slack_standin.set_channel("G0PRIVATEOUT", is_private=True, is_member=False)
+    assert slack_client.chat_postMessage(channel="C0PUBLICOUT", text="hi")["ok"] is True
+
+    def share(channel: str) -> object:
+        return lambda: slack_client.files_upload_v2(channel=channel, content=b"abc",
+                                                    filename="a.png")
+
+    assert _error(share("C0PUBLICOUT")) == "not_in_channel"
+    assert _error(share("G0PRIVATEOUT")) == "channel_not_found"
+    assert slack_standin.files() == []
+    assert [m["text"] for m in slack_standin.messages_in(
+        "C0PUBLICOUT", include_file_shares=True)] == ["hi"]
+
+
 def test_complete_without_upload_fails(slack_client: WebClient) -> None:
     file_id = slack_client.files_getUploadURLExternal(filename="a.txt", length=3)["file_id"]
     complete = lambda: slack_client.files_completeUploadExternal(  # noqa: E731
