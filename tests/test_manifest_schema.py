@@ -52,6 +52,9 @@ METHOD_SCOPES: dict[str, set[str]] = {
     "conversations.history": {"channels:history", "groups:history", "im:history"},
     "conversations.replies": {"channels:history", "groups:history", "im:history"},
     "conversations.open": {"im:write"},
+    # A public channel Vigie posts in without being a member, joined to share a chart there
+    # (files need membership; chat:write.public covers messages only).
+    "conversations.join": {"channels:join"},
     # A watch's alert channel checked before it is bound: public and private channels.
     "conversations.info": {"channels:read", "groups:read"},
     "files.getUploadURLExternal": {"files:write"},

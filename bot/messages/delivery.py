@@ -155,7 +155,7 @@ class DeliveryError(Exception):
 
     def __init__(self, message: str, *, retry_after: float | None = None,
                  code: str | None = None, asked: bool = False, posting: bool = False,
-                 needed: str | None = None) -> None:
+                 needed: str | None = None, join_refused: str | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.code = code
@@ -164,6 +164,10 @@ class DeliveryError(Exception):
         """Raised by posting or updating a message (chat.postMessage, chat.update)."""
         self.needed = needed
         """The scope Slack said the call needs (``needed`` of a ``missing_scope``)."""
+        self.join_refused = join_refused
+        """A file refused with ``not_in_channel``: Slack's answer when Vigie then tried to
+        join the channel (``missing_scope`` without ``channels:join``,
+        ``method_not_supported_for_channel_type`` for a private channel...)."""
 
     @property
     def retryable(self) -> bool:
@@ -340,7 +344,9 @@ class ChannelChecker(Protocol):
 
     def channel_problem(self, channel: str, team_id: str | None = None) -> str | None:
         """Slack's reason Vigie cannot post in ``channel`` (``channel_not_found``,
-        ``is_archived``), or None when it can or when Slack could not tell."""
+        ``is_archived``), or None when it can or when Slack could not tell;
+        ``not_in_channel``: a public channel the bot is not in, where messages go but
+        files (charts) need the bot to join first."""
 
 
 class HomePublisher(Protocol):

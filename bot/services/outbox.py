@@ -1534,7 +1534,8 @@ class OutboxSender:
             elif row.kind == KIND_CARD and not channel_refused:
                 self._card_refused(session, row, err)
             if channel_refused:
-                self._channel_refused(session, row, str(err.code))
+                self._channel_refused(session, row, str(err.code),
+                                      join_refused=err.join_refused)
                 if row.kind == KIND_CARD and row.mention_id is not None:
                     _fall_back(session, row, str(err.code))
             if err.threads_off and row.kind == KIND_THREAD and row.mention_id is not None:
@@ -1605,11 +1606,14 @@ class OutboxSender:
         _tell_admins(session, row.workspace_id, note,
                      f"card-refused:{row.workspace_id}:{code[:100]}:{day}")
 
-    def _channel_refused(self, session: Session, row: OutboxMessage, code: str) -> None:
+    def _channel_refused(self, session: Session, row: OutboxMessage, code: str, *,
+                         join_refused: str | None = None) -> None:
         """Slack refused the channel itself (archived, private without the bot...): every
         later message there would be lost too, silently. Record it (``watch list`` flags
         the channel's watches from it) and DM the workspace's admins, once per channel a
-        day."""
+        day. ``join_refused``: a file refused in a channel the bot is not in, which Slack
+        then refused to let it join (``SlackNotifier.upload_file``): its messages arrive,
+        its files do not, and the DM says how to let the bot in."""
         workspace_id, channel = row.workspace_id, row.channel
         record(session, workspace_id, OUTBOX_ACTOR, CHANNEL_REFUSED, reason=code,
                detail={"outbox_id": row.id, "channel": channel})
@@ -1618,12 +1622,18 @@ class OutboxSender:
         routes = _routes_to(session, workspace_id, channel)
         names = sorted(set(own) | {name for name, _topic in routes})
         language = workspace_language(session, workspace_id)
+        day = self._clock().date().isoformat()
+        if join_refused is not None:
+            _tell_admins(session, workspace_id,
+                         Note.of(language, "outbox.files_refused_dm", channel=channel,
+                                 error=Text(join_refused)),
+                         f"channel-refused:{workspace_id}:{channel}:{day}")
+            return
         note = (Note.of(language, "outbox.channel_refused_dm", channel=channel,
                         error=Text(code), watches=Text(", ".join(names))) if names else
                 Note.of(language, "outbox.channel_refused_dm_other", channel=channel,
                         error=Text(code)))
         note = note.then(advice_key(code), fix=Text(_fix(language, own, routes)))
-        day = self._clock().date().isoformat()
         _tell_admins(session, workspace_id, note,
                      f"channel-refused:{workspace_id}:{channel}:{day}")
 

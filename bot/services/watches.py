@@ -62,6 +62,8 @@ class WatchView:
     """Points triage learning adds to ``alert_threshold`` now (negative: takes off): ingest
     alerts from ``applied_threshold``. 0 when learning is off, for a threshold of 0 and
     for a competitor watch (it never alerts)."""
+    not_member: bool = False
+    """Just added: Slack says the bot is not in its (public) channel (``check_alert_channel``)."""
 
     @property
     def applied_threshold(self) -> int:
@@ -99,20 +101,27 @@ def _validate(name: str, channel_id: str, threshold: int) -> None:
         raise ServiceError("watch.bad_threshold", value=str(threshold))
 
 
-def check_alert_channel(notifier: object, team_id: str | None, channel_id: str) -> None:
+def check_alert_channel(notifier: object, team_id: str | None, channel_id: str) -> bool:
     """Refuse ``channel_id`` when it is no channel id (``watch.bad_channel``), then, with
     what to do, a channel Slack says Vigie cannot post alerts in (private without the bot,
     deleted, archived): its alerts would all be lost. Slack is asked only through a Slack
-    notifier (not the console one), and a channel it cannot tell about is not refused."""
+    notifier (not the console one), and a channel it cannot tell about is not refused.
+
+    True when it is a public channel the bot is not in: the alerts and the digest post
+    there, but the digest's charts need the bot to join it (``channels:join``) or be
+    invited, which the caller's answer says."""
     if not CHANNEL_PATTERN.match(channel_id):
         raise ServiceError("watch.bad_channel", channel=channel_id[:40])
     if not isinstance(notifier, ChannelChecker):
-        return
+        return False
     problem = notifier.channel_problem(channel_id, team_id)
+    if problem == "not_in_channel":
+        return True
     if problem == "is_archived":
         raise ServiceError("watch.channel_archived", channel=channel_id)
     if problem is not None:
         raise ServiceError("watch.channel_unreachable", channel=channel_id)
+    return False
 
 
 def get_watch_by_name(session: Session, workspace_id: int, name: str, *,
@@ -184,8 +193,7 @@ def do_add_watch(
     if kind not in WATCH_KINDS:
         raise ServiceError("compete.bad_kind", value=kind, hint="competitor")
     description = check_query(query, language)
-    if kind == WATCH_BRAND:
-        check_alert_channel(notifier, team_id, channel_id)
+    not_member = kind == WATCH_BRAND and check_alert_channel(notifier, team_id, channel_id)
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor, Role.ADMIN)
@@ -225,7 +233,8 @@ def do_add_watch(
         view = WatchView(watch.id, name, query, description, channel_id, alert_threshold,
                          False, 0, 0, kind, group_name,
                          learned_shift=_learned_shift(watch,
-                                                      workspace_offset(session, workspace_id)))
+                                                      workspace_offset(session, workspace_id)),
+                         not_member=not_member)
     forget_home_cache(sessions, workspace_id)
     return view
 
@@ -356,6 +365,8 @@ class WatchMove:
     before: str
     channel_id: str
     retargeted: int
+    not_member: bool = False
+    """Slack says the bot is not in the (public) new channel (``check_alert_channel``)."""
 
 
 def do_move_watch(sessions: sessionmaker[Session], workspace_id: int, actor: Actor, name: str,
@@ -367,7 +378,7 @@ def do_move_watch(sessions: sessionmaker[Session], workspace_id: int, actor: Act
     deleted...), and those waiting for it, go to the new one
     (``outbox.retarget_refused_cards``); cards posted in the old channel stay there. A
     channel one of the watch's topic routes sends to is refused: remove the route first."""
-    check_alert_channel(notifier, team_id, channel_id)
+    not_member = check_alert_channel(notifier, team_id, channel_id)
     with transaction(sessions) as session:
         if actor.user_id:
             require_role(session, workspace_id, actor, Role.ADMIN)
@@ -387,7 +398,7 @@ def do_move_watch(sessions: sessionmaker[Session], workspace_id: int, actor: Act
         record(session, workspace_id, actor, "watch.moved",
                detail={"watch": watch.name, "before": before, "channel": channel_id,
                        "cards": moved})
-        return WatchMove(watch.name, before, channel_id, moved)
+        return WatchMove(watch.name, before, channel_id, moved, not_member)
 
 
 def do_remove_watch(

@@ -214,25 +214,23 @@ class SlackNotifier:
         what either raises stops the upload, unshared."""
         conversation = self._conversation_id(channel, team_id)
         token = self._token(team_id)
+
+        def once() -> None:
+            self._upload_once(conversation, filename=filename, content=content, title=title,
+                              comment=comment, thread_ts=thread_ts, token=token,
+                              on_file_id=on_file_id, before_step=before_step)
+
         try:
-            if before_step is not None:
-                before_step()
-            url = self._client.files_getUploadURLExternal(filename=filename,
-                                                           length=len(content), **token)
-            file_id, upload_url = str(url["file_id"]), str(url["upload_url"])
-            if before_step is not None:
-                before_step()
-            sent = self._client._upload_file(
-                url=upload_url, data=content, logger=log, timeout=self._client.timeout,
-                proxy=self._client.proxy, ssl=self._client.ssl)
-            if sent.status != 200:
-                raise DeliveryError(f"Slack refused the file's bytes: HTTP {sent.status}",
-                                    retry_after=5.0 if sent.status >= 500 else None)
-            if on_file_id is not None:
-                on_file_id(file_id)
-            self._client.files_completeUploadExternal(
-                files=[{"id": file_id, "title": title}], channel_id=conversation,
-                initial_comment=comment, thread_ts=thread_ts, **token)
+            try:
+                once()
+            except SlackApiError as err:
+                # chat:write.public lets Vigie post in a public channel it is not in, not
+                # share a file there (docs.slack.dev/reference/scopes/chat:write.public
+                # covers chat.postMessage; getnao/nao#1372): join it, then share again.
+                if err.response.get("error") != "not_in_channel":
+                    raise
+                self._join(conversation, token)
+                once()
         except SlackApiError as err:
             raise DeliveryError(f"Slack refused the file: {err.response.get('error')}",
                                 retry_after=_retry_after(err),
@@ -240,6 +238,50 @@ class SlackNotifier:
         except (SlackClientError, OSError) as err:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
                                 retry_after=10.0) from None
+
+    def _upload_once(self, conversation: str, *, filename: str, content: bytes, title: str,
+                     comment: str | None, thread_ts: str | None, token: dict[str, Any],
+                     on_file_id: Callable[[str], None] | None,
+                     before_step: Callable[[], None] | None) -> None:
+        """One whole upload of ``upload_file`` (a new file id each time): Slack's errors
+        are raised as they come."""
+        if before_step is not None:
+            before_step()
+        url = self._client.files_getUploadURLExternal(filename=filename,
+                                                       length=len(content), **token)
+        file_id, upload_url = str(url["file_id"]), str(url["upload_url"])
+        if before_step is not None:
+            before_step()
+        sent = self._client._upload_file(
+            url=upload_url, data=content, logger=log, timeout=self._client.timeout,
+            proxy=self._client.proxy, ssl=self._client.ssl)
+        if sent.status != 200:
+            raise DeliveryError(f"Slack refused the file's bytes: HTTP {sent.status}",
+                                retry_after=5.0 if sent.status >= 500 else None)
+        if on_file_id is not None:
+            on_file_id(file_id)
+        self._client.files_completeUploadExternal(
+            files=[{"id": file_id, "title": title}], channel_id=conversation,
+            initial_comment=comment, thread_ts=thread_ts, **token)
+
+    def _join(self, conversation: str, token: dict[str, Any]) -> None:
+        """Join public channel ``conversation`` (``conversations.join``, bot scope
+        ``channels:join``) so that a file can be shared there. Refused (an install made
+        before Vigie asked for ``channels:join``: ``missing_scope``; a private channel:
+        ``method_not_supported_for_channel_type``; ``is_archived``...), the DeliveryError
+        is the file's ``not_in_channel``, with Slack's answer to the join as
+        ``join_refused``; retryable when that answer is."""
+        try:
+            self._client.conversations_join(channel=conversation, **token)
+        except SlackApiError as err:
+            error = str(err.response.get("error"))
+            log.warning("Slack refuses files in %s (the bot is not in it) and refused to "
+                        "let the bot join it: %s", conversation, error)
+            raise DeliveryError(
+                f"Slack refused the file: not_in_channel (the bot is not in the channel, "
+                f"and joining it was refused: {error})", retry_after=_retry_after(err),
+                code="not_in_channel", asked=_asked(err), join_refused=error) from None
+        log.info("joined %s to share a file there", conversation)
 
     def find_file(self, channel: str, file_id: str, team_id: str | None = None,
                   thread_ts: str | None = None, since: datetime | None = None, *,
@@ -290,10 +332,13 @@ class SlackNotifier:
         reason when it cannot (``channel_not_found``: deleted, or private without the bot;
         ``is_archived``), None when it can or Slack could not say.
 
-        A public channel the bot is not in is fine: the manifest grants
-        ``chat:write.public``, so Vigie posts there without joining. Any other refusal
-        (a missing scope, a transient error, no network) says nothing about the channel:
-        the watch is not refused for it, and a later failed alert is still reported."""
+        A public channel the bot is not in answers ``not_in_channel``: Vigie posts its
+        messages there (the manifest grants ``chat:write.public``), but Slack shares files
+        (the digest's charts) only in channels the bot is a member of, so Vigie must join it
+        first (``channels:join``, ``upload_file``); the caller warns rather than refuses.
+        Any other refusal (a missing scope, a transient error, no network) says nothing
+        about the channel: the watch is not refused for it, and a later failed alert is
+        still reported."""
         try:
             response = self._check_client.conversations_info(channel=channel,
                                                              **self._token(team_id))
@@ -309,8 +354,8 @@ class SlackNotifier:
         info = response.get("channel") or {}
         if info.get("is_archived"):
             return "is_archived"
-        if info.get("is_private") and not info.get("is_member", True):
-            return "channel_not_found"
+        if not info.get("is_member", True):
+            return "channel_not_found" if info.get("is_private") else "not_in_channel"
         return None
 
     def find_posted(self, channel: str, event_type: str, key: str, key_value: Any,

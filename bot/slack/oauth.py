@@ -126,8 +126,8 @@ class EncryptedInstallationStore(SQLAlchemyInstallationStore):
 
 # Keep in step with manifest.yml (tests/test_manifest_schema.py checks both).
 BOT_SCOPES = ("commands", "chat:write", "chat:write.public", "channels:history",
-              "groups:history", "im:history", "channels:read", "groups:read", "im:write",
-              "files:write", "users:read")
+              "groups:history", "im:history", "channels:read", "channels:join",
+              "groups:read", "im:write", "files:write", "users:read")
 STATE_EXPIRATION_SECONDS = 600
 
 OAUTH_METADATA = MetaData()

@@ -153,6 +153,8 @@ def _watch_add(request: CommandRequest, runtime: Runtime) -> Reply:
               threshold=threshold_words(view.alert_threshold, view.learned_shift, language))
     if view.group:
         added += " " + t(language, "compete.in_group", group=view.group)
+    if view.not_member:
+        notes.append(t(language, "admin.watch_charts_need_member", channel=view.channel_id))
     return Reply(" ".join([added, *notes]))
 
 
@@ -231,6 +233,9 @@ def _watch_channel(request: CommandRequest, runtime: Runtime) -> Reply:
     if move.retargeted:
         text += " " + t(request.language, "admin.watch_moved_cards", before=move.before,
                         channel=move.channel_id, count=move.retargeted)
+    if move.not_member:
+        text += " " + t(request.language, "admin.watch_charts_need_member",
+                        channel=move.channel_id)
     return Reply(text)
 
 

@@ -38,8 +38,18 @@ def test_watch_add_refuses_a_channel_vigie_cannot_post_in(vigie: VigieApp) -> No
     archived = admin(vigie, "watch add arch <#C07ARCHIVE1|old> threshold:0 acme")
     assert "<#C07ARCHIVE1> is archived" in archived and "another channel" in archived
     assert "No watches yet" in admin(vigie, "watch list")
-    # A public channel the bot is not in is fine: chat:write.public posts there.
-    assert "Watch *pub* created" in admin(vigie, "watch add pub <#C07PUBLIC01|news> acme")
+    # A public channel the bot is not in is accepted: chat:write.public posts there. The
+    # answer warns that the digest's charts need the bot in it (files need membership).
+    created = admin(vigie, "watch add pub <#C07PUBLIC01|news> acme")
+    assert "Watch *pub* created" in created
+    assert "Vigie is not a member of <#C07PUBLIC01>" in created
+    assert "`channels:join`" in created and "/invite @Vigie" in created
+    moved = admin(vigie, "watch channel pub <#C07PUBLIC02|more>")
+    assert "now alerts in <#C07PUBLIC02>" in moved and "not a member" not in moved
+    vigie.standin.set_channel("C07PUBLIC03", is_member=False)
+    moved = admin(vigie, "watch channel pub <#C07PUBLIC03|out>")
+    assert "now alerts in <#C07PUBLIC03>" in moved
+    assert "Vigie is not a member of <#C07PUBLIC03>" in moved
     refused = admin(vigie, "watch route pub topic:outage <#C07PRIVATE1|secret>")
     assert "cannot post in <#C07PRIVATE1>" in refused
     assert "No topic routes" in admin(vigie, "watch routes")

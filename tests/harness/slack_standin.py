@@ -172,6 +172,10 @@ Rules of real Slack the stand-in enforces (each has a test in tests/harness_self
     (https://docs.slack.dev/reference/scopes/chat:write.public); a public channel the bot is
     not in answers ``not_in_channel`` (getnao/nao issue 1372: the message went through, the
     chart did not), a private one ``channel_not_found``.
+22. ``conversations.join`` (bot scope ``channels:join``) makes the bot a member of a public
+    channel; a private one answers ``method_not_supported_for_channel_type``, an archived
+    one ``is_archived`` (conversations.join docs,
+    https://docs.slack.dev/reference/methods/conversations.join, Errors table).
 
 Not modelled (documented Slack behaviour a test cannot rely on here): the budgets of the
 rate-limit tiers other than the per-channel limit of ``chat.postMessage`` (and its
@@ -264,6 +268,7 @@ METHOD_SCOPES: dict[str, str] = {
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
     "files.delete": "files:write",
+    "conversations.join": "channels:join",
 }
 #: conversations.* scopes per conversation type: public, private, DM, group DM.
 CONVERSATION_SCOPES: dict[str, dict[str, str]] = {
@@ -696,6 +701,7 @@ class SlackStandIn:
             "conversations.replies": self._conversations_replies,
             "conversations.info": self._conversations_info,
             "conversations.open": self._conversations_open,
+            "conversations.join": self._conversations_join,
             "users.info": self._users_info,
             "views.open": self._views_open,
             "views.push": self._views_push,
@@ -2140,6 +2146,34 @@ class SlackStandIn:
             out["channel"].update(
                 {"created": 1_690_000_000, "is_im": True, "is_org_shared": False, "user": users[0]}
             )
+        return out
+
+    def _conversations_join(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Rule 22: the bot joins a public channel (bot scope ``channels:join``, checked
+        before as for every method of METHOD_SCOPES); a private channel, a DM or a group DM
+        answers ``method_not_supported_for_channel_type`` ("This type of conversation
+        cannot be used with this method"), an archived channel ``is_archived``, an unknown
+        one ``channel_not_found`` (conversations.join docs, Errors table,
+        https://docs.slack.dev/reference/methods/conversations.join). Joining a channel the
+        bot is in already answers the channel with the warning ``already_in_channel``."""
+        raw = args.get("channel")
+        if not raw or not isinstance(raw, str) or raw in self._missing_channels:
+            raise _SlackError("channel_not_found")
+        if raw[:1] not in ("C", "G") or raw in self._dms.values():
+            raise _SlackError("method_not_supported_for_channel_type")
+        info = self._channels.setdefault(raw, self._default_channel(raw))
+        if info["is_private"]:
+            raise _SlackError("method_not_supported_for_channel_type")
+        if info["is_archived"]:
+            raise _SlackError("is_archived")
+        out: dict[str, Any] = {"ok": True}
+        if info["is_member"]:
+            out.update({"warning": "already_in_channel",
+                        "response_metadata": {"warnings": ["already_in_channel"]}})
+        info["is_member"] = True
+        channel = copy.deepcopy(info)
+        channel.pop("locale", None)
+        out["channel"] = channel
         return out
 
     def _user_object(self, user_id: str, include_locale: bool) -> dict[str, Any]:

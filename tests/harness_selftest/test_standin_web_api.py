@@ -394,6 +394,35 @@ def test_files_are_shared_only_where_the_bot_is_a_member(
         "C0PUBLICOUT", include_file_shares=True)] == ["hi"]
 
 
+def test_conversations_join_as_slack_documents(slack_standin: SlackStandIn,
+                                               slack_client: WebClient) -> None:
+    """Rule 22: the bot joins a public channel (then shares files there); a private one is
+    ``method_not_supported_for_channel_type``, an archived one ``is_archived``, an unknown
+    one ``channel_not_found``; without ``channels:join``, ``missing_scope``."""
+    slack_standin.set_channel("C0PUBLICOUT", is_member=False)
+    slack_standin.set_channel("G0PRIVATEOUT", is_private=True, is_member=False)
+    slack_standin.set_channel("C0ARCHIVED1", is_member=False, is_archived=True)
+    slack_standin.remove_channel("C0GONE0001")
+
+    joined = slack_client.conversations_join(channel="C0PUBLICOUT")
+    assert joined["channel"]["id"] == "C0PUBLICOUT" and joined["channel"]["is_member"] is True
+    assert "warning" not in joined.data
+    assert slack_client.conversations_join(channel="C0PUBLICOUT")["warning"] == \
+        "already_in_channel"
+    slack_client.files_upload_v2(channel="C0PUBLICOUT", content=b"abc", filename="a.png")
+    assert [f.channels for f in slack_standin.files()] == [["C0PUBLICOUT"]]
+
+    def join(channel: str) -> object:
+        return lambda: slack_client.conversations_join(channel=channel)
+
+    assert _error(join("G0PRIVATEOUT")) == "method_not_supported_for_channel_type"
+    assert _error(join("C0ARCHIVED1")) == "is_archived"
+    assert _error(join("C0GONE0001")) == "channel_not_found"
+    slack_standin.set_scopes(slack_standin.scopes - {"channels:join"})
+    slack_standin.set_channel("C0OTHEROUT1", is_member=False)
+    assert _error(join("C0OTHEROUT1")) == "missing_scope"
+
+
 def test_complete_without_upload_fails(slack_client: WebClient) -> None:
     file_id = slack_client.files_getUploadURLExternal(filename="a.txt", length=3)["file_id"]
     complete = lambda: slack_client.files_completeUploadExternal(  # noqa: E731

@@ -16,11 +16,12 @@ from sqlalchemy import insert, select, update
 from bot.i18n import day_month
 from bot.services import competitors
 from bot.services.actors import Actor
+from bot.services.outbox import KIND_CHART
 from bot.services.reporting.digest import POSTED, run_due_digests
 from bot.services.reporting.periods import at_local
 from handlers.commands import reporting as _reporting  # noqa: F401  (registers /cm digest...)
 from storage.db import transaction
-from storage.models import Mention, Watch
+from storage.models import Mention, OutboxMessage, OutboxStatus, Watch
 from storage.models_competitors import WATCH_COMPETITOR
 from storage.models_reporting import DigestSchedule
 from tests.e2e.conftest import ADMIN_ID, VigieApp, start_vigie
@@ -79,6 +80,58 @@ def test_digest_now_posts_blocks_and_uploads_the_chart(vigie: VigieApp) -> None:
     assert len(files) == 1 and files[0].filename == "vigie-digest-2026-10-25.png"
     assert files[0].data is not None and files[0].data.startswith(PNG_SIGNATURE)
     assert CHANNEL in files[0].channels
+
+
+def test_digest_chart_joins_a_public_channel_the_bot_is_not_in(vigie: VigieApp) -> None:
+    """The digest's channel is public and the bot was never invited: the digest posts
+    (chat:write.public), Slack refuses the chart there (not_in_channel, files need
+    membership), so Vigie joins the channel (channels:join) and shares it again."""
+    build_dataset(vigie.runtime.sessions)
+    vigie.runtime.clock = lambda: DIGEST_END
+    vigie.standin.set_channel(CHANNEL, is_member=False)
+    command(vigie, "digest now")
+    vigie.standin.clear()
+    vigie.runtime.outbox.flush(wait=True)
+
+    assert len(_digest_posts(vigie)) == 1
+    assert [c.args["channel"] for c in vigie.standin.calls("conversations.join", ok=True)] \
+        == [CHANNEL]
+    (chart,) = vigie.standin.files()
+    assert chart.filename == "vigie-digest-2026-10-25.png" and chart.channels == [CHANNEL]
+    with vigie.runtime.sessions() as session:
+        rows = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == KIND_CHART)).all()
+    assert [r.status for r in rows] == [OutboxStatus.SENT.value]
+
+
+def test_digest_chart_refused_when_the_bot_may_not_join_says_what_to_do(
+        vigie: VigieApp) -> None:
+    """An install made before Vigie asked for channels:join: the join is refused
+    (missing_scope), the chart fails for good as before, and the admins' DM says why and
+    what to do: invite the bot, or reinstall to grant channels:join."""
+    build_dataset(vigie.runtime.sessions)
+    vigie.runtime.clock = lambda: DIGEST_END
+    vigie.standin.set_channel(CHANNEL, is_member=False)
+    vigie.standin.set_scopes(vigie.standin.scopes - {"channels:join"})
+    command(vigie, "digest now")
+    vigie.standin.clear()
+    vigie.runtime.outbox.flush(wait=True)
+    vigie.runtime.outbox.flush(wait=True)
+
+    assert len(_digest_posts(vigie)) == 1
+    assert vigie.standin.files() == []
+    assert [c.response.get("error") for c in vigie.standin.calls("conversations.join")] \
+        == ["missing_scope"]
+    with vigie.runtime.sessions() as session:
+        (row,) = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.kind == KIND_CHART)).all()
+        assert row.status == OutboxStatus.FAILED.value
+        error = row.last_error or ""
+        assert "not_in_channel" in error and "missing_scope" in error
+    (dm,) = vigie.standin.messages_in(ADMIN_ID)
+    assert f"cannot share its charts in <#{CHANNEL}>" in dm["text"]
+    assert "(missing_scope)" in dm["text"] and "/invite @Vigie" in dm["text"]
+    assert "`channels:join`" in dm["text"]
 
 
 def test_digest_now_posts_in_the_channels_language_not_the_requesters(
