@@ -74,6 +74,11 @@ def test_manifest_declares_the_scope_of_every_method_vigie_calls() -> None:
     assert needed - declared == set()
 
 
+# Our own methods whose names read like a Web API call's (``workspaces.team_of``: the
+# Slack team id of a stored workspace; it calls nothing).
+OUR_OWN = frozenset({"team_of"})
+
+
 def test_every_method_in_the_code_is_in_the_scope_table() -> None:
     """A new Web API call must be added above (and its scope to manifest.yml)."""
     call = re.compile(r"\.((?:auth|chat|conversations|files|users|views|reactions|pins|team)"
@@ -81,6 +86,8 @@ def test_every_method_in_the_code_is_in_the_scope_table() -> None:
     called: set[str] = set()
     for path in [*(ROOT / "bot").rglob("*.py"), *(ROOT / "handlers").rglob("*.py")]:
         for name in call.findall(path.read_text(encoding="utf-8")):
+            if name in OUR_OWN:
+                continue
             if name == "files_upload_v2":  # slack_sdk's wrapper of the two files.* methods
                 called |= {"files.getUploadURLExternal", "files.completeUploadExternal"}
             else:
