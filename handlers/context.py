@@ -44,6 +44,10 @@ class UserContext:
     actor: Actor
     """With Slack's word on whether the user is a guest, or that it could not tell (see
     :func:`actor_of`)."""
+    enterprise_id: str | None
+    """The Enterprise Grid org of the installation serving the request
+    (:func:`installed_enterprise`), None off Grid: the actor was judged with it, and
+    whoever the request asks Slack about is judged with it too (:func:`request_directory`)."""
 
 
 def installed_team(body: dict[str, Any]) -> str:
@@ -105,11 +109,20 @@ def user_directory(runtime: Runtime, client: WebClient, workspace_id: int, *,
     installation's: :func:`installed_enterprise`) is marked external, as
     :func:`is_external` marks the payload of a click; without ``enterprise_id``, a Grid
     colleague counts as one of the workspace's only when Slack lists it among their
-    workspaces."""
+    workspaces. A listener with a :class:`UserContext` takes :func:`request_directory`."""
     team_id = runtime.workspaces.team_of(workspace_id)
     home = frozenset(i for i in (team_id, enterprise_id) if i)
     return SlackUserDirectory(client, cache=runtime.accounts, workspace=workspace_id,
                               home=home)
+
+
+def request_directory(runtime: Runtime, client: WebClient, ctx: UserContext
+                      ) -> SlackUserDirectory:
+    """Slack's directory for what a request does (assignees, grantees, the actor taking
+    work): the request's workspace and its installation's Grid org (``ctx.enterprise_id``),
+    as :func:`user_context` judged the actor, so both agree on who is of the
+    organisation."""
+    return user_directory(runtime, client, ctx.workspace_id, enterprise_id=ctx.enterprise_id)
 
 
 def slack_account(runtime: Runtime, client: WebClient | None, workspace_id: int,
@@ -165,7 +178,8 @@ def user_context(runtime: Runtime, body: dict[str, Any], surface: str,
     language = language_of(runtime.sessions, workspace.id, user_id, user.get("locale"),
                            account.locale if account is not None else None)
     return UserContext(workspace.id, user_id, language,
-                       actor_of(account, user_id, surface, asked=asked, external=external))
+                       actor_of(account, user_id, surface, asked=asked, external=external),
+                       enterprise_id)
 
 
 def view_metadata(view: dict[str, Any]) -> dict[str, Any]:

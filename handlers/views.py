@@ -28,7 +28,13 @@ from bot.slack.opportunity_blocks import DRAFT_ACTION as OPP_DRAFT_ACTION
 from bot.slack.opportunity_blocks import DRAFT_BLOCK as OPP_DRAFT_BLOCK
 from bot.slack.opportunity_blocks import DRAFT_CALLBACK as OPP_DRAFT
 from bot.slack.plaintext import mrkdwn_to_plain
-from handlers.context import installed_enterprise, user_context, user_directory, view_metadata
+from handlers.context import (
+    installed_enterprise,
+    request_directory,
+    user_context,
+    user_directory,
+    view_metadata,
+)
 from handlers.home import refresh_home
 
 FIELDS = {ASSIGN: ("assignee", "user", "selected_user"), DRAFT: ("draft", "text", "value"),
@@ -123,7 +129,7 @@ def register(app: App, runtime: Runtime) -> None:
             return
         block_id, value = _field(view, callback)
         sessions, ws, actor = runtime.sessions, ctx.workspace_id, ctx.actor
-        users = user_directory(runtime, client, ws, enterprise_id=installed_enterprise(context))
+        users = request_directory(runtime, client, ctx)
         try:
             check_role(sessions, ws, actor, ANYONE)
             if callback == ASSIGN:

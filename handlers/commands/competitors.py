@@ -16,7 +16,6 @@ from bot.slack.escape import escape, truncate
 from bot.slack.modals import risk_words
 from handlers.commands.parsing import number_of, text_after, unescape, user_id_of
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
-from handlers.context import user_directory
 
 
 def _group_text(view: competitors.GroupView, key: str, language: str) -> str:
@@ -123,9 +122,7 @@ def _act(request: CommandRequest, runtime: Runtime) -> Reply:
         draft = text_after(request.raw_args, 2)
     elif len(request.args) > 2:
         return Reply(t(language, "opp.usage"), did_no_work=True)
-    users = (user_directory(runtime, request.client, request.workspace_id(runtime),
-                            enterprise_id=request.enterprise_id)
-             if request.client is not None else None)
+    users = request.directory(runtime)
     outcome = opportunities.do_opportunity_action(
         runtime.sessions, request.workspace_id(runtime), request.actor,
         opportunity_id, action, assignee=assignee, draft=draft, users=users,

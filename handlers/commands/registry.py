@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from slack_sdk import WebClient
+
 from bot.i18n import has, t
 from bot.networks import resolve_network
 from bot.runtime import Runtime
@@ -21,7 +23,9 @@ from bot.services.permissions import ANYONE, Role, check_role
 from bot.services.workflow import StaleDraft
 from bot.slack.approval import build_draft_to_approve
 from bot.slack.budget import fitted
+from bot.slack.users import SlackUserDirectory
 from bot.verbs import SharedVerb
+from handlers.context import UserContext, request_directory
 
 SURFACE = "slash_command"
 
@@ -48,7 +52,7 @@ class CommandRequest:
     """Slack places the user in another organisation (``handlers.context.user_context``)."""
     enterprise_id: str | None = None
     """The Enterprise Grid org of the installation serving the command (None off Grid):
-    whom ``users.info`` places in it is no outsider (``handlers.context.user_directory``)."""
+    whom ``users.info`` places in it is no outsider (:meth:`directory`)."""
     typed: str = ""
     """The command as the user typed it (``/cm show 42``), to give back when it is refused
     for a reason that is no fault of theirs."""
@@ -62,6 +66,20 @@ class CommandRequest:
     def workspace_id(self, runtime: Runtime) -> int:
         """The id of the workspace the command comes from."""
         return runtime.workspaces.ensure(self.team_id).id
+
+    def user_context(self, runtime: Runtime) -> UserContext:
+        """The command's user as a listener's context, for what clicks and commands share
+        (the draft editor)."""
+        return UserContext(self.workspace_id(runtime), self.user_id, self.language, self.actor,
+                           self.enterprise_id)
+
+    def directory(self, runtime: Runtime) -> SlackUserDirectory | None:
+        """Slack's directory for what the command does (assignees, grantees, the user
+        taking work), judging as a click would (``handlers.context.request_directory``);
+        None without a client (Slack is not asked)."""
+        client: WebClient | None = self.client
+        return (request_directory(runtime, client, self.user_context(runtime))
+                if client is not None else None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,6 @@ from handlers.commands.parsing import (
     version_of,
 )
 from handlers.commands.registry import REGISTRY, CommandRequest, Reply, Verb, Verbs
-from handlers.context import UserContext, user_directory
 from handlers.drafting import editor_context, open_draft_editor
 
 log = logging.getLogger(__name__)
@@ -283,9 +282,7 @@ def cmd_assign(request: CommandRequest, runtime: Runtime) -> Reply:
     user = user_id_of(request.args[used]) if len(request.args) > used else None
     if user is None:
         return Reply(t(request.language, "list.usage_assign"))
-    users = (user_directory(runtime, request.client, request.workspace_id(runtime),
-                            enterprise_id=request.enterprise_id)
-             if request.client is not None else None)
+    users = request.directory(runtime)
     workspace_id = request.workspace_id(runtime)
     outcome = do_each(mention_ids, lambda mention_id: workflow.do_assign(
         runtime.sessions, workspace_id, request.actor, mention_id, user, users=users))
@@ -302,14 +299,12 @@ def cmd_draft(request: CommandRequest, runtime: Runtime) -> Reply:
     workspace_id = request.workspace_id(runtime)
     text = _rest(request, 1)
     if text:
-        users = (user_directory(runtime, request.client, workspace_id,
-                                enterprise_id=request.enterprise_id)
-                 if request.client is not None else None)
+        users = request.directory(runtime)
         outcome = workflow.do_save_draft(
             runtime.sessions, workspace_id, request.actor, mention_id, text,
             link_allowlist=runtime.settings.reply_link_domains, users=users)
         return Reply(outcome.message(request.language))
-    ctx = UserContext(workspace_id, request.user_id, request.language, request.actor)
+    ctx = request.user_context(runtime)
     context = editor_context(runtime, ctx, mention_id, request.client)
 
     def open_editor() -> Reply | None:
@@ -463,9 +458,7 @@ def _role_change(request: CommandRequest, runtime: Runtime) -> Reply:
         return Reply(t(language, "role.bad_user", value=escape(unescape(request.args[1])[:40])))
     workspace_id = request.workspace_id(runtime)
     if action == "add" and len(request.args) == 3:
-        users = (user_directory(runtime, request.client, workspace_id,
-                                enterprise_id=request.enterprise_id)
-                 if request.client is not None else None)
+        users = request.directory(runtime)
         view = members.do_set_role(runtime.sessions, workspace_id, request.actor, user,
                                    request.args[2], users=users)
         return Reply(t(language, "role.granted", user=f"<@{user}>", role=view.role))
