@@ -31,7 +31,7 @@ from handlers.commands.workflow import (
     mention_page,
     opportunity_editor_not_opened,
 )
-from handlers.context import user_directory
+from handlers.context import request_directory
 from handlers.drafting import (
     editor_context,
     open_draft_editor,
@@ -216,8 +216,7 @@ def opportunity_button(runtime: Runtime, click: Click) -> None:
         opportunities.do_opportunity_action(runtime.sessions, ctx.workspace_id, ctx.actor,
                                             target.mention_id,
                                             OPPORTUNITY_VERBS[match.group(1)],
-                                            users=user_directory(runtime, click.client,
-                                                                 ctx.workspace_id))
+                                            users=request_directory(runtime, click.client, ctx))
     except ServiceError as err:
         if (click.body.get("container") or {}).get("type") != "view":
             raise

@@ -102,14 +102,15 @@ def installed_enterprise(context: BoltContext) -> str | None:
 
 
 def user_directory(runtime: Runtime, client: WebClient, workspace_id: int, *,
-                   enterprise_id: str | None = None) -> SlackUserDirectory:
+                   enterprise_id: str | None) -> SlackUserDirectory:
     """Slack's directory with the listener's token, its answers reused a while by this
     process (``runtime.accounts``): every check of a request asks Slack once at most.
     Whom Slack places outside the workspace and its Grid org (``enterprise_id``, the
     installation's: :func:`installed_enterprise`) is marked external, as
-    :func:`is_external` marks the payload of a click; without ``enterprise_id``, a Grid
-    colleague counts as one of the workspace's only when Slack lists it among their
-    workspaces. A listener with a :class:`UserContext` takes :func:`request_directory`."""
+    :func:`is_external` marks the payload of a click. ``enterprise_id`` has no default:
+    without it (None: off Grid) a Grid colleague of a sibling workspace would be refused as
+    another organisation's. A listener with a :class:`UserContext` takes
+    :func:`request_directory`."""
     team_id = runtime.workspaces.team_of(workspace_id)
     home = frozenset(i for i in (team_id, enterprise_id) if i)
     return SlackUserDirectory(client, cache=runtime.accounts, workspace=workspace_id,
@@ -126,7 +127,7 @@ def request_directory(runtime: Runtime, client: WebClient, ctx: UserContext
 
 
 def slack_account(runtime: Runtime, client: WebClient | None, workspace_id: int,
-                  user_id: str, *, enterprise_id: str | None = None
+                  user_id: str, *, enterprise_id: str | None
                   ) -> tuple[SlackAccount | None, bool]:
     """What ``users.info`` says about ``user_id`` (cached; under a second, before the
     ack), and whether Slack was asked: not without a client, nor when its word would

@@ -21,7 +21,7 @@ from bot.services.suggestions import suggest_reply, suggested_context
 from bot.slack.modals import build_draft_modal, editor_base, suggestion_text
 from bot.slack.opportunity_blocks import build_opportunity_draft_modal
 from bot.slack.phrases import render_phrase
-from handlers.context import UserContext, user_directory, view_metadata
+from handlers.context import UserContext, request_directory, view_metadata
 
 if TYPE_CHECKING:  # handlers.buttons imports the commands, which import this module
     from handlers.buttons import Click
@@ -35,7 +35,7 @@ def editor_context(runtime: Runtime, ctx: UserContext, mention_id: int,
     explanation otherwise): one load of the mention for the check and the editor. With
     ``client``, Slack is asked about the user (one users.info) when their draft would make
     them the owner, as saving it would."""
-    users = user_directory(runtime, client, ctx.workspace_id) if client is not None else None
+    users = request_directory(runtime, client, ctx) if client is not None else None
     return draft_context(runtime.sessions, ctx.workspace_id, mention_id,
                          link_allowlist=runtime.settings.reply_link_domains, actor=ctx.actor,
                          users=users)
@@ -78,7 +78,7 @@ def open_opportunity_editor(runtime: Runtime, client: WebClient, ctx: UserContex
     allowlist = runtime.settings.reply_link_domains
     start = opportunities.draft_start(runtime.sessions, ctx.workspace_id, ctx.actor,
                                       opportunity_id,
-                                      users=user_directory(runtime, client, ctx.workspace_id),
+                                      users=request_directory(runtime, client, ctx),
                                       link_allowlist=allowlist)
     wants_llm = runtime.llm is not None and not start.has_draft
     note = t(ctx.language, "modal.llm_working") if wants_llm else None

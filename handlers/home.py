@@ -25,7 +25,9 @@ def publish_home(runtime: Runtime, client: WebClient, workspace_id: int, user_id
                  language: str | None = None) -> None:
     """Build and publish one user's Home tab; a Slack guest no admin gave a role gets
     only how to get one, a user Slack could not tell about only that (and to reopen it)."""
-    account, asked = slack_account(runtime, client, workspace_id, user_id)
+    # Only whether they are a guest, and their locale, is read of Slack's answer here:
+    # the Grid org, which decides whether they are of another organisation, is not needed.
+    account, asked = slack_account(runtime, client, workspace_id, user_id, enterprise_id=None)
     remember_locale(runtime, workspace_id, user_id, account)
     language = language or language_of(runtime.sessions, workspace_id, user_id,
                                        looked_up=account.locale if account else None)

@@ -32,7 +32,6 @@ from handlers.context import (
     installed_enterprise,
     request_directory,
     user_context,
-    user_directory,
     view_metadata,
 )
 from handlers.home import refresh_home
@@ -181,7 +180,7 @@ def register(app: App, runtime: Runtime) -> None:
             check_role(runtime.sessions, ctx.workspace_id, ctx.actor, ANYONE)
             outcome = opportunities.do_opportunity_action(
                 runtime.sessions, ctx.workspace_id, ctx.actor, opportunity_id, "draft",
-                draft=value, users=user_directory(runtime, client, ctx.workspace_id),
+                draft=value, users=request_directory(runtime, client, ctx),
                 link_allowlist=runtime.settings.reply_link_domains,
                 based_on=base if isinstance(base, str) else None)
         except opportunities.DraftOutdated as err:

@@ -4,15 +4,19 @@ form maps to the workspace Vigie is installed in and creates no workspace for th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import select
 
 from storage.db import transaction
-from storage.models import Member, Workspace
+from storage.models import Member, OutboxMessage, Workspace
 from tests.e2e.conftest import ADMIN_ID, VigieApp, eventually, start_vigie
 from tests.e2e.test_guests import press
+from tests.e2e.test_opportunities_home_e2e import ALTERNATIVE
+from tests.e2e.test_opportunities_home_e2e import _ingest as ingest_opportunities
+from tests.e2e.test_opportunities_home_e2e import _setup as conquest_on
+from tests.e2e.test_opportunities_home_e2e import _status as opportunity
 from tests.e2e.test_workflow import card, seed, settle, status
 from tests.harness.constants import BOT_ID, BOT_USER_ID, TEAM_ID, USER_ID
 from tests.harness.slack_requests import SLACK_CONNECT
@@ -201,3 +205,78 @@ def test_a_grid_colleague_of_another_workspace_is_still_given_work(grid_vigie: V
     mention_id = seed(vigie)
     answer = vigie.slack.command_answer(f"assign {mention_id} <@{PARTNER}|c>")
     assert f"assigned to <@{PARTNER}>" in str(answer["text"])
+
+
+def _grid_colleague(standin: SlackStandIn) -> None:
+    """``users.info`` on PARTNER, here a colleague whose home is a sibling workspace of the
+    installation's Grid org: their workspace's ``team_id``, the org in ``enterprise_user``."""
+    standin.set_user(PARTNER, name="colleague", team_id="T07SIBLING",
+                     enterprise_user={"id": PARTNER, "enterprise_id": OWN_ORG,
+                                      "enterprise_name": "Vigie Grid", "teams": ["T07SIBLING"]})
+
+
+def _click(vigie: VigieApp, action: str, message_ts: str, value: str,
+           done: Callable[[], bool] | None = None) -> None:
+    """PARTNER, of the host's Grid org (their click's ``user.team_id`` is the org's id),
+    clicks ``action`` on the message ``message_ts``; returns once the click was answered,
+    Slack was asked to open a modal, or ``done``."""
+    answers = len(vigie.standin.responses())
+    opens = len(vigie.standin.calls("views.open"))
+    vigie.slack.block_action(action, message_ts=message_ts, user_id=PARTNER, value=value,
+                             user_team_id=OWN_ORG)
+    eventually(lambda: len(vigie.standin.calls("views.open")) > opens
+               or len(vigie.standin.responses()) > answers or (done is not None and done()))
+
+
+def _opportunity_card(vigie: VigieApp, opportunity_id: int) -> str:
+    vigie.runtime.outbox.flush(wait=True)
+    with vigie.runtime.sessions() as session:
+        ts = session.scalar(select(OutboxMessage.result_ts).where(
+            OutboxMessage.kind == "opportunity",
+            OutboxMessage.payload["opportunity_id"].as_integer() == opportunity_id))
+    return str(ts)
+
+
+def test_a_grid_colleague_of_another_workspace_may_draft_a_reply(grid_vigie: VigieApp
+                                                                 ) -> None:
+    """Before, the card's Draft button and `/cm draft ID` asked Slack about them with the
+    workspace alone (not the installation's org) and refused them as of another
+    organisation, while `/cm assign` gave them the same mention."""
+    vigie = grid_vigie
+    _grid_colleague(vigie.standin)
+    mention_id = seed(vigie)
+    settle(vigie)
+    _click(vigie, "vigie.draft", card(vigie, mention_id)["ts"], str(mention_id))
+    assert "another organisation" not in str(vigie.standin.responses())
+    (opened,) = vigie.standin.calls("views.open")
+    assert opened.args["view"]["callback_id"] == "vigie.modal.draft"
+    # `/cm draft ID` opens the same editor, after the same check.
+    answer = vigie.slack.command_answer(f"draft {mention_id}", user_id=PARTNER)
+    assert str(answer["text"]).startswith("Opening the draft editor"), answer
+    vigie.standin.wait_for("views.open", count=2)
+
+
+def test_a_grid_colleague_of_another_workspace_may_draft_and_take_opportunities(
+        grid_vigie: VigieApp) -> None:
+    """Before, the opportunity's Draft button, saving its editor and Take each asked Slack
+    about them without the installation's org and refused them as of another
+    organisation."""
+    vigie = grid_vigie
+    _grid_colleague(vigie.standin)
+    conquest_on(vigie)
+    second, first = ingest_opportunities(vigie, [ALTERNATIVE, ALTERNATIVE + " Help!"])
+    _click(vigie, "vigie.opp_draft", _opportunity_card(vigie, first), str(first))
+    assert "another organisation" not in str(vigie.standin.responses())
+    (opened,) = vigie.standin.calls("views.open")
+    (field,) = [b for b in opened.args["view"]["blocks"] if b["type"] == "input"]
+    view_id = opened.response["view"]["id"]
+    vigie.standin.type_into(view_id, field["block_id"], "text", "Hi! Acme imports it.")
+    saved = vigie.slack.view_submission(view_id=view_id, user_id=PARTNER,
+                                        user_team_id=OWN_ORG)
+    assert saved.status_code == 200 and not saved.content, saved.text
+    assert opportunity(vigie, first) == ("drafted", PARTNER, "Hi! Acme imports it.")
+    _click(vigie, "vigie.opp_take", _opportunity_card(vigie, second), str(second),
+           done=lambda: opportunity(vigie, second)[:2] == ("assigned", PARTNER))
+    assert "another organisation" not in str(vigie.standin.responses())
+    assert opportunity(vigie, second)[:2] == ("assigned", PARTNER)
+
