@@ -55,7 +55,8 @@ def self_check_asks_slack(session: Session, workspace_id: int, actor: Actor, nee
     return default_role(session, workspace_id).rank >= needed.rank
 
 
-def check_account(users: UserDirectory | None, assignee: str) -> Checked:
+def check_account(users: UserDirectory | None, assignee: str, *,
+                  actor_user_id: str | None = None) -> Checked:
     """What Slack says about ``assignee``, refusing a user Slack does not know, a bot or
     app, a deactivated account, or a user of another organisation (``external``: Slack
     Connect) (a guest is for :func:`check_can_work` to judge). The actor taking the work
@@ -64,7 +65,9 @@ def check_account(users: UserDirectory | None, assignee: str) -> Checked:
 
     None when Slack is not asked (no Slack, as on the console): the role check decides
     alone. :data:`UNCHECKED` when Slack could not answer and never did: for
-    :func:`check_can_work`, which lets only a user an admin gave a role through."""
+    :func:`check_can_work`, which lets only a user an admin gave a role through.
+    ``actor_user_id``: who assigns, so a user of another organisation taking the work
+    themselves is told in their own words."""
     if users is None:
         return None
     account = users.account(assignee)
@@ -82,7 +85,8 @@ def check_account(users: UserDirectory | None, assignee: str) -> Checked:
         # Of another organisation (Slack Connect): every click of theirs is refused
         # (perm.external), so work given to them would sit undone, and its DMs would
         # show this workspace's mentions and drafts to an outsider.
-        raise ServiceError("assignee.external")
+        raise ServiceError("assignee.external_self" if assignee == actor_user_id
+                           else "assignee.external")
     return account
 
 

@@ -267,7 +267,8 @@ def do_opportunity_action(sessions: sessionmaker[Session], workspace_id: int, ac
     if action not in ACTIONS:
         raise ServiceError("opp.bad_action", action=action, valid=", ".join(ACTIONS))
     taker = (assignee or actor.user_id) if action == "assign" else None
-    account = assignees.check_account(users, taker) if taker is not None else None
+    account = (assignees.check_account(users, taker, actor_user_id=actor.user_id)
+               if taker is not None else None)
     if action == "draft":
         account = _drafter_account(sessions, workspace_id, actor, opportunity_id, users)
     if action == "draft":
@@ -347,7 +348,7 @@ def _drafter_account(sessions: sessionmaker[Session], workspace_id: int, actor: 
                 or not assignees.self_check_asks_slack(
                 session, workspace_id, actor, Role.AGENT):
             return None
-    return assignees.check_account(users, actor.user_id)
+    return assignees.check_account(users, actor.user_id, actor_user_id=actor.user_id)
 
 
 def _check_length(draft: str, network: str | None) -> None:

@@ -504,7 +504,7 @@ def do_assign(sessions: sessionmaker[Session], workspace_id: int, actor: Actor,
     if not USER_ID.fullmatch(assignee):
         # ServiceError escapes its parameters for mrkdwn itself: the value goes as typed.
         raise ServiceError("workflow.bad_assignee", value=assignee[:40])
-    account = assignees.check_account(users, assignee)
+    account = assignees.check_account(users, assignee, actor_user_id=actor.user_id)
     with transaction(sessions) as session:
         mention = _load(session, workspace_id, mention_id)
         rule = _check(session, workspace_id, actor, "assign", mention)
@@ -583,7 +583,7 @@ def drafter_account(sessions: sessionmaker[Session], workspace_id: int, actor: A
                 assignees.self_check_asks_slack(session, workspace_id, actor,
                                                 RULES["draft"].role):
             return None
-    return assignees.check_account(users, actor.user_id)
+    return assignees.check_account(users, actor.user_id, actor_user_id=actor.user_id)
 
 
 def check_drafter(session: Session, workspace_id: int, actor: Actor, mention: Mention,

@@ -280,3 +280,37 @@ def test_a_grid_colleague_of_another_workspace_may_draft_and_take_opportunities(
     assert "another organisation" not in str(vigie.standin.responses())
     assert opportunity(vigie, second)[:2] == ("assigned", PARTNER)
 
+
+YOU_SAY = "You belong to another organisation (a Slack Connect partner in a shared channel)"
+
+
+def test_a_partner_taking_work_themselves_is_told_in_the_second_person(vigie: VigieApp
+                                                                       ) -> None:
+    """A partner an admin made agent before grants to partners were refused, with a stored
+    language: Slack is not asked about them when they run `/cm` (the grant decides), so
+    taking work themselves is where users.info says they are of another organisation.
+    Before, the refusal spoke of them in the third person and told them to assign it to
+    a member; now it addresses them (en and fr), and whom another assigns is still
+    spoken of as 'they'."""
+    _partner_in_shared_channel(vigie.standin)
+    workspace = vigie.runtime.workspaces.ensure(TEAM_ID)
+    with transaction(vigie.runtime.sessions) as session:
+        session.add(Member(workspace_id=workspace.id, user_id=PARTNER, role="agent",
+                           granted_by=ADMIN_ID, locale="en"))
+    conquest_on(vigie)
+    (opportunity_id,) = ingest_opportunities(vigie, [ALTERNATIVE])
+    mention_id = seed(vigie)
+    answer = vigie.slack.command_answer(f"opp assign {opportunity_id}", user_id=PARTNER)
+    assert str(answer["text"]).startswith(YOU_SAY + ": "), answer
+    answer = vigie.slack.command_answer(f"assign {mention_id} <@{PARTNER}|p>",
+                                        user_id=PARTNER)
+    assert str(answer["text"]).startswith(YOU_SAY + ": "), answer
+    assert "Leave it to a member of this workspace." in str(answer["text"])
+    answer = vigie.slack.command_answer(f"assign {mention_id} <@{PARTNER}|p>")
+    assert str(answer["text"]).startswith(PARTNER_SAYS), answer
+    vigie.slack.command_answer("lang fr", user_id=PARTNER)
+    answer = vigie.slack.command_answer(f"opp assign {opportunity_id}", user_id=PARTNER)
+    assert str(answer["text"]).startswith(
+        "Vous appartenez à une autre organisation (partenaire Slack Connect"), answer
+    assert opportunity(vigie, opportunity_id)[:2] == ("open", None)
+    assert status(vigie, mention_id) == "new"
