@@ -10,6 +10,8 @@ server closes while it answers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -39,13 +41,19 @@ def test_a_poll_that_finds_the_database_down_logs_one_warning_and_the_next_retri
     postgres_database_factory: object, httpserver: HTTPServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    url: str = postgres_database_factory()  # type: ignore[operator]
+    with _relayed(postgres_database_factory) as (sessions, relay):
+        _run(sessions, httpserver, relay, caplog)
+
+
+@contextmanager
+def _relayed(factory: object) -> Iterator[tuple[sessionmaker[Session], TcpRelay]]:
+    """A migrated PostgreSQL database reached through a TCP relay the test can close."""
+    url: str = factory()  # type: ignore[operator]
     migrations.upgrade(url)
     with tcp_relay(url) as relay:
         engine = make_engine(relay.url(url))
-        sessions = make_session_factory(engine)
         try:
-            _run(sessions, httpserver, relay, caplog)
+            yield make_session_factory(engine), relay
         finally:
             engine.dispose()
 
@@ -80,24 +88,17 @@ def test_the_first_tick_after_the_outage_polls_the_source_again(
     tick: that tick polls the source (not forced: it is due). Before, the source kept the
     claim the failed tick took (ten minutes): neither the store nor the failure could be
     written, and nothing gave the claim back, so the next ticks skipped it."""
-    url: str = postgres_database_factory()  # type: ignore[operator]
-    migrations.upgrade(url)
-    with tcp_relay(url) as relay:
-        engine = make_engine(relay.url(url))
-        sessions = make_session_factory(engine)
-        try:
-            _source_whose_first_poll_loses_the_database(sessions, httpserver, relay)
-            stranded = StrandedClaims()  # the process's, as the scheduler's ticks share it
-            first = run_poll_tick(sessions, lambda _trusted: HttpClient(), stranded=stranded)
-            assert first.failures == 1
-            relay.open()
-            second = run_poll_tick(sessions, lambda _trusted: HttpClient(), stranded=stranded)
-            assert [o.error for o in second.outcomes] == [None]
-            with sessions() as session:
-                assert list(session.scalars(select(Mention.external_id))) == ["post-1"]
-            assert len(stranded) == 0
-        finally:
-            engine.dispose()
+    with _relayed(postgres_database_factory) as (sessions, relay):
+        _source_whose_first_poll_loses_the_database(sessions, httpserver, relay)
+        stranded = StrandedClaims()  # the process's, as the scheduler's ticks share it
+        first = run_poll_tick(sessions, lambda _trusted: HttpClient(), stranded=stranded)
+        assert first.failures == 1
+        relay.open()
+        second = run_poll_tick(sessions, lambda _trusted: HttpClient(), stranded=stranded)
+        assert [o.error for o in second.outcomes] == [None]
+        with sessions() as session:
+            assert list(session.scalars(select(Mention.external_id))) == ["post-1"]
+        assert len(stranded) == 0
 
 
 def _source_whose_first_poll_loses_the_database(
