@@ -255,6 +255,16 @@ def test_a_huge_answer_of_unclosed_reasoning_tags_still_fills_the_editor(
     assert "Hi Ana, we are on it." in updated and "think" not in updated
 
 
+def _suggested(vigie: VigieApp, mention_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Click Draft on the mention's card and wait for the editor to fill in: the view, and
+    its suggestion block."""
+    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"])
+    vigie.standin.wait_for("views.update", timeout=15)
+    view = vigie.standin.calls("views.update")[-1].args["view"]
+    (suggestion,) = [b for b in view["blocks"] if b.get("block_id") == SUGGESTION_BLOCK]
+    return view, suggestion
+
+
 @pytest.mark.parametrize("language", ["en", "fr"])
 def test_an_answer_cut_at_the_token_limit_keeps_its_sentences_and_says_so(
         vigie_llm: VigieApp, httpserver: HTTPServer, language: str) -> None:
@@ -265,10 +275,7 @@ def test_an_answer_cut_at_the_token_limit_keeps_its_sentences_and_says_so(
     vigie = vigie_llm
     workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
     do_set_language(vigie.runtime.sessions, workspace_id, USER_ID, language)
-    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, seed(vigie))["ts"])
-    vigie.standin.wait_for("views.update", timeout=15)
-    view = vigie.standin.calls("views.update")[-1].args["view"]
-    (suggestion,) = [b for b in view["blocks"] if b.get("block_id") == SUGGESTION_BLOCK]
+    view, suggestion = _suggested(vigie, seed(vigie))
     assert suggestion["text"]["text"] == f"{TAG} Hi Ana, so sorry about your order."
     warning = {"en": "the suggestion was cut off", "fr": "la suggestion a été coupée"}[language]
     assert warning in json.dumps(view, ensure_ascii=False)
@@ -282,10 +289,7 @@ def test_an_answer_stopped_for_another_reason_is_cut_the_same(
     FakeLLM(httpserver, "Hi Ana, so sorry your order is late. Our team is checking it and "
             "will", finish_reason=reason)
     vigie = vigie_llm
-    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, seed(vigie))["ts"])
-    vigie.standin.wait_for("views.update", timeout=15)
-    view = vigie.standin.calls("views.update")[-1].args["view"]
-    (suggestion,) = [b for b in view["blocks"] if b.get("block_id") == SUGGESTION_BLOCK]
+    view, suggestion = _suggested(vigie, seed(vigie))
     assert suggestion["text"]["text"] == f"{TAG} Hi Ana, so sorry your order is late."
     assert "the suggestion was cut off" in json.dumps(view, ensure_ascii=False)
 
@@ -297,10 +301,7 @@ def test_a_japanese_answer_cut_at_the_token_limit_keeps_its_sentences(
     FakeLLM(httpserver, "ご連絡ありがとうございます。ご不便をおかけして申し訳ありません。"
             "担当者が確認して", finish_reason="length")
     vigie = vigie_llm
-    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, seed(vigie))["ts"])
-    vigie.standin.wait_for("views.update", timeout=15)
-    view = vigie.standin.calls("views.update")[-1].args["view"]
-    (suggestion,) = [b for b in view["blocks"] if b.get("block_id") == SUGGESTION_BLOCK]
+    view, suggestion = _suggested(vigie, seed(vigie))
     assert suggestion["text"]["text"] == (
         f"{TAG} ご連絡ありがとうございます。ご不便をおかけして申し訳ありません。")
     assert "the suggestion was cut off" in json.dumps(view, ensure_ascii=False)
@@ -372,10 +373,7 @@ def test_a_reasoning_model_refusing_max_tokens_still_suggests(
 
     httpserver.expect_request("/v1/chat/completions").respond_with_handler(reasoning_model)
     vigie = vigie_llm
-    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, seed(vigie))["ts"])
-    vigie.standin.wait_for("views.update", timeout=15)
-    view = vigie.standin.calls("views.update")[-1].args["view"]
-    (suggestion,) = [b for b in view["blocks"] if b.get("block_id") == SUGGESTION_BLOCK]
+    _, suggestion = _suggested(vigie, seed(vigie))
     assert suggestion["text"]["text"] == f"{TAG} Hi Ana, so sorry about your order."
     assert "temperature" not in bodies[-1] and bodies[-1]["max_completion_tokens"] > 0
 
@@ -499,10 +497,7 @@ def test_a_long_mastodon_suggestion_fits_with_the_customers_mention(
     llm = FakeLLM(httpserver, "Thanks for reaching out "
                   + "and we are looking into your order right now " * 12)
     vigie = vigie_llm
-    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, seed(vigie))["ts"])
-    vigie.standin.wait_for("views.update", timeout=15)
-    view = vigie.standin.calls("views.update")[-1].args["view"]
-    (suggestion,) = [b for b in view["blocks"] if b.get("block_id") == SUGGESTION_BLOCK]
+    view, suggestion = _suggested(vigie, seed(vigie))
     text = suggestion["text"]["text"]
     # Mastodon counts "@ana@mastodon.social " as "@ana ": 5 of the 500.
     used, limit = measure(text, "mastodon")
@@ -525,10 +520,7 @@ def test_a_link_cut_off_by_the_length_limit_is_said(
     workspace_id = vigie.runtime.workspaces.ensure(TEAM_ID).id
     do_set_language(vigie.runtime.sessions, workspace_id, USER_ID, language)
     mention_id = seed(vigie, handle="ana.bsky.social", network="bluesky")
-    vigie.slack.block_action("vigie.draft", message_ts=card(vigie, mention_id)["ts"])
-    vigie.standin.wait_for("views.update", timeout=15)
-    view = vigie.standin.calls("views.update")[-1].args["view"]
-    (suggestion,) = [b for b in view["blocks"] if b.get("block_id") == SUGGESTION_BLOCK]
+    view, suggestion = _suggested(vigie, mention_id)
     assert url not in suggestion["text"]["text"]
     warning = {"en": "a link was left out", "fr": "un lien a été omis"}[language]
     assert warning in json.dumps(view, ensure_ascii=False)
