@@ -395,10 +395,23 @@ _STAYING_FILLERS = frozenset((
 # is "a" too, and "je n'arrive pas à résilier" cannot leave.
 _FUTURE_BEFORE_A = frozenset(("voy", "vamos", "va", "vai"))
 # A contrast after the negated verb says why staying is no choice ("no quiero cancelar
-# pero me obligan", "je ne veux pas résilier mais..."): the complaint stands. Italian "ma"
-# only after cancel* ("non voglio cancellare ma..."): French "ma" is "my" ("je ne résilie
-# pas ma ligne").
-_STAYING_CONTRAST = frozenset(("pero", "mas", "porem", "mais", "pourtant", "tuttavia"))
+# pero me obligan", "je ne veux pas résilier mais..."): the complaint stands. These are
+# "but" in every language read here.
+_STAYING_CONTRAST = frozenset(("pero", "porem", "pourtant", "tuttavia"))
+# These are "but" only in the verb's own language: French "mais" after résilier, Italian
+# "ma" after cancellare (French "ma" is "my": "je ne résilie pas ma ligne").
+_CONTRAST_OF_VERB = (("resili", "mais"), ("cancell", "ma"))
+# Elsewhere they count only right after a comma: Portuguese "mais" is "more"/"anymore"
+# ("não vou cancelar mais nada") and Spanish "más" folds to "mas" ("no voy a cancelar más
+# pedidos").
+_AMBIGUOUS_CONTRAST = frozenset(("mais", "mas", "ma"))
+# A contrast opening thanks or praise keeps no complaint ("je ne vais pas résilier, mais
+# merci pour votre aide"); _THANKS_WORDS count too.
+_CONTRAST_PRAISE = frozenset((
+    "adoro", "adore", "amo", "encanta", "parfait", "perfecto", "perfeito", "perfetto",
+    "genial", "excelente", "excellent", "super", "top", "parabens", "felicidades",
+    "felicitations", "complimenti",
+))  # fmt: skip
 _STAYING_REACH = 4  # filler words, at most, between the negator and the verb
 _POSTVERBAL = frozenset(("pas", "jamais"))  # French negation after the auxiliary
 _NONE = frozenset(("aucun", "aucune", "zero", "sans", "plus", "kein", "keine", "keinen",
@@ -686,9 +699,7 @@ def _staying(text: str, words: list[str], i: int, end: int) -> bool:
     if not any(w.startswith(_LEAVING_STEMS) and w not in _ENGLISH_LEAVING
                for w in words[i:end]):
         return False
-    # A contrast with words after it: "mais" or "más" closing the post is "anymore".
-    italian = any(w.startswith("cancel") for w in words[i:end])
-    if any(w in _STAYING_CONTRAST or (italian and w == "ma") for w in words[end:-1]):
+    if _contrasted(text, words, i, end):
         return False  # "no quiero cancelar pero me obligan"
     if end < len(words) and words[end] == "pas":
         return _unbroken(text, words[i : end + 1])
@@ -708,6 +719,24 @@ def _staying(text: str, words: list[str], i: int, end: int) -> bool:
         start = j
     # "je vais pas résilier" drops the "ne"; "je peux pas résilier" cannot leave.
     return after_pas and fillers and _unbroken(text, words[start:end])
+
+
+def _contrasted(text: str, words: list[str], i: int, end: int) -> bool:
+    """Whether a contrast with words after it follows the verb of leaving ``words[i:end]``
+    (a "mais" or "más" closing the post is "anymore"), not opening thanks or praise."""
+    own = {word for stem, word in _CONTRAST_OF_VERB
+           if any(w.startswith(stem) for w in words[i:end])}
+    folded = fold_accents(text).lower()
+    for k in range(end, len(words) - 1):
+        word = words[k]
+        if not (word in _STAYING_CONTRAST or word in own or (
+                word in _AMBIGUOUS_CONTRAST and re.search(
+                    r"\b" + re.escape(words[k - 1]) + r"\s*,\s*" + word + r"\b", folded))):
+            continue
+        following = words[k + 1]
+        if following not in _THANKS_WORDS and following not in _CONTRAST_PRAISE:
+            return True
+    return False
 
 
 def _unbroken(text: str, run: list[str]) -> bool:
