@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
+from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED, BaseScheduler
@@ -96,6 +98,13 @@ SKIPPED_RUN = ('Execution of job "%s" skipped: maximum number of running instanc
 """What APScheduler (3.x) logs, as a WARNING, when a job is due while its last run goes on."""
 
 
+STUCK_AFTER = timedelta(minutes=5)
+"""A single-instance job running this long (or ten of its intervals, if longer) while its
+next runs are skipped is stuck: one warning says so."""
+
+STUCK_INTERVALS = 10
+
+
 class _SkippedRunsAtDebug(logging.Filter):
     """Logs at DEBUG APScheduler's warning that a single-instance job's run was skipped.
 
@@ -103,13 +112,18 @@ class _SkippedRunsAtDebug(logging.Filter):
     a slow Slack answer made the next ones skip, as intended, each with a WARNING. The
     scheduler logs it before any listener hears of it (EVENT_JOB_MAX_INSTANCES), so it is
     filtered on its logger; misfires, errors and the skips of a job allowed more than one
-    run at a time stay warnings."""
+    run at a time stay warnings. A job whose run goes on past its bound (_QuietSkips) is
+    stuck, and that is worth one warning."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         """False for a single-instance job's skip warning, logged again at DEBUG."""
         if (record.levelno == logging.WARNING and record.msg == SKIPPED_RUN
                 and isinstance(record.args, tuple) and record.args[1:] == (1,)):
             logging.getLogger(record.name).debug(record.msg, *record.args)
+            job = record.args[0]
+            scheduler = getattr(job, "_scheduler", None)
+            if isinstance(scheduler, _QuietSkips):
+                scheduler.run_skipped(job)
             return False
         return True
 
@@ -118,24 +132,50 @@ _SKIPPED_RUNS_AT_DEBUG = _SkippedRunsAtDebug()
 
 
 class _QuietSkips:
-    """A scheduler whose single-instance jobs' skipped runs are logged at DEBUG."""
+    """A scheduler whose single-instance jobs' skipped runs are logged at DEBUG, but for
+    one warning per run that goes on past ``stuck_after`` or STUCK_INTERVALS of its
+    intervals, whichever is longer (a poll or SLA check stuck for hours must be seen)."""
 
     _logger: logging.Logger
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, stuck_after: timedelta = STUCK_AFTER,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._stuck_after = stuck_after
+        # job id -> (monotonic start of its last run, whether that run was called stuck);
+        # written and read on the scheduler's own thread (listener and skip log).
+        self._runs: dict[str, tuple[float, bool]] = {}
         # One filter for all: addFilter adds an instance once.
         self._logger.addFilter(_SKIPPED_RUNS_AT_DEBUG)
+        self.add_listener(self._run_submitted, EVENT_JOB_SUBMITTED)  # type: ignore[attr-defined]
+
+    def _run_submitted(self, event: JobSubmissionEvent) -> None:
+        self._runs[event.job_id] = (time.monotonic(), False)
+
+    def run_skipped(self, job: Job) -> None:
+        """Note that ``job``'s run was skipped, its last still running; warn once when
+        that run has gone on past the job's bound."""
+        started, warned = self._runs.get(job.id, (None, True))
+        if started is None or warned:
+            return
+        bound = self._stuck_after
+        if isinstance(job.trigger, IntervalTrigger):
+            bound = max(bound, STUCK_INTERVALS * job.trigger.interval)
+        running = timedelta(seconds=time.monotonic() - started)
+        if running > bound:
+            self._runs[job.id] = (started, True)
+            log.warning("job %s has been running for %s (more than %s): its next runs are "
+                        "skipped until it ends", job.id, running, bound)
 
 
 class QuietBackgroundScheduler(_QuietStop, _QuietSkips, BackgroundScheduler):
     """A BackgroundScheduler whose stop never kills its thread with a traceback, and whose
-    single-instance jobs' skipped runs are no warnings."""
+    single-instance jobs' skipped runs are no warnings (but for one when a run is stuck)."""
 
 
 class QuietBlockingScheduler(_QuietStop, _QuietSkips, BlockingScheduler):
     """A BlockingScheduler whose stop never ends its loop with a traceback, and whose
-    single-instance jobs' skipped runs are no warnings."""
+    single-instance jobs' skipped runs are no warnings (but for one when a run is stuck)."""
 
 
 def stop_scheduler(scheduler: BaseScheduler, stopping: Stopping) -> bool:
