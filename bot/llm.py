@@ -308,9 +308,6 @@ class LLMClient:
         # Set once the model refused max_tokens or temperature: later requests are sent the
         # way it takes them instead of failing first each time.
         self._completion_tokens = False
-        # Set once the model's context refused the budget: later requests ask at most this
-        # much instead of failing first each time (a small-context vLLM or llama.cpp).
-        self._fitted_budget: int | None = None
         key = checked_api_key(api_key)
         self._api_key = key
         self.model = model
@@ -365,9 +362,9 @@ class LLMClient:
         budget = max_tokens or self.max_tokens
         extra = {"response_format": dict(response_format)} if response_format else {}
         started = time.monotonic()
-        data, budget = self._complete(messages, temperature, budget, extra)
+        data, used = self._complete(messages, temperature, budget, extra)
         text, model, usage, finish_reason = self._parse_completion(
-            data, allow_empty=False, budget=budget)
+            data, allow_empty=False, budget=used, fitted=used < budget)
         latency = time.monotonic() - started
         logger.debug(
             "LLM answered: model=%s latency=%.2fs tokens=%s",
@@ -398,13 +395,14 @@ class LLMClient:
                 raise
             listed = None
         try:
-            data, budget = self._complete(
+            data, used = self._complete(
                 [{"role": "user", "content": "Reply with the single word OK."}],
                 0, self.max_tokens, {})
         except LLMTimeoutError as err:
             err.listed_models = listed
             raise
-        _, model, _, _ = self._parse_completion(data, allow_empty=False, budget=budget)
+        _, model, _, _ = self._parse_completion(data, allow_empty=False, budget=used,
+                                                fitted=used < self.max_tokens)
         how = (" (with max_completion_tokens and its own temperature)"
                if self._completion_tokens else "")
         if listed is not None and self.model in listed:
@@ -422,12 +420,15 @@ class LLMClient:
         """POST a completion; return its JSON and the budget it was asked with.
 
         Asked again once when the model refuses ``max_tokens`` or ``temperature`` (then with
-        ``max_completion_tokens`` and no temperature), and once when its context refuses
-        the prompt with the budget (then with a budget that fits); both are remembered.
+        ``max_completion_tokens`` and no temperature, remembered), and once when its context
+        refuses the prompt with the budget (then with a budget that fits this prompt).
+        The fitted budget is not remembered: it depends on this prompt's length, and a
+        shorter prompt later has room for the whole budget. Every request starts with the
+        budget asked; only a prompt that leaves too little room pays the refusal, answered
+        before any token is generated, and the provider's own count fits it exactly where
+        an estimate of the prompt's tokens would not know the model's tokenizer.
         """
         asked = budget
-        if self._fitted_budget is not None:
-            budget = min(budget, self._fitted_budget)
         fitted = False
         while True:
             try:
@@ -447,10 +448,9 @@ class LLMClient:
                     if fitted or _budget_to_blame(err):
                         raise self._budget_error(err, asked) from err
                     raise
-                logger.info("LLM model %s has no room for a budget of %d tokens (%s); asking "
-                            "with %d from now on", self.model, budget, err.provider_message,
-                            smaller)
-                self._fitted_budget = smaller
+                logger.info("LLM model %s has no room for a budget of %d tokens with this "
+                            "prompt (%s); asking it with %d", self.model, budget,
+                            err.provider_message, smaller)
                 budget, fitted = smaller, True
 
     def _budget_error(self, err: LLMContextLengthError, asked: int) -> LLMContextLengthError:
@@ -590,8 +590,11 @@ class LLMClient:
         return data
 
     def _parse_completion(
-        self, data: Any, *, allow_empty: bool, budget: int | None = None
+        self, data: Any, *, allow_empty: bool, budget: int | None = None,
+        fitted: bool = False,
     ) -> tuple[str, str, Usage | None, str | None]:
+        # ``fitted``: ``budget`` is what the context left this prompt, smaller than
+        # VIGIE_LLM_MAX_TOKENS; raising the setting would not help then.
         if not isinstance(data, dict):
             raise LLMBadResponseError("not_object")
         choices = data.get("choices")
@@ -615,7 +618,8 @@ class LLMClient:
         if not text and not allow_empty:
             if reason == "length" and budget is not None:
                 # A thinking model spent the whole budget reasoning (Ollama's qwen3, gpt-5).
-                raise LLMBadResponseError("budget_spent", tokens=budget,
+                raise LLMBadResponseError("budget_spent_fitted" if fitted else "budget_spent",
+                                          tokens=budget,
                                           model=Text(self.model, _MAX_URL))
             if isinstance(reason, str):
                 raise LLMBadResponseError("empty_reason", reason=Text(reason, 40))

@@ -1,6 +1,7 @@
 """A small-context server (vLLM with --max-model-len 2048, llama.cpp with a small -c)
 refuses a completion whose prompt and token budget together exceed the context, with a 400
-that says so. The client asks again once with a budget that fits, remembers it, and when
+that says so. The client asks again once with a budget that fits that prompt (not
+remembered: a shorter prompt later has room for the whole budget), and when
 nothing fits says VIGIE_LLM_MAX_TOKENS is to blame, not the mention. Each server is a local
 HTTP server answering with the provider's own wording."""
 
@@ -15,7 +16,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from bot.llm import LLMClient, LLMContextLengthError
+from bot.llm import LLMBadResponseError, LLMClient, LLMContextLengthError
 from bot.slack.phrases import render_phrase
 
 MODEL = "Qwen/Qwen2.5-7B-Instruct"
@@ -79,7 +80,7 @@ def client(httpserver: HTTPServer) -> LLMClient:
 @pytest.mark.parametrize(("wording", "fitted"), [
     (_classic, CONTEXT - PROMPT), (_too_large, CONTEXT - PROMPT), (_no_numbers, 400)],
     ids=["vllm-classic", "vllm-too-large", "no-numbers"])
-def test_a_budget_the_context_cannot_hold_is_fitted_and_remembered(
+def test_a_budget_the_context_cannot_hold_is_fitted_for_that_prompt(
         httpserver: HTTPServer, caplog: pytest.LogCaptureFixture,
         wording: Callable[[int, int, int], str], fitted: int) -> None:
     httpserver.expect_request("/v1/chat/completions").respond_with_handler(
@@ -87,11 +88,62 @@ def test_a_budget_the_context_cannot_hold_is_fitted_and_remembered(
     with client(httpserver) as llm, caplog.at_level(logging.INFO, logger="vigie.llm"):
         assert llm.chat(MESSAGES).text == "Sorry, we are on it."
         assert budgets(httpserver) == [2000, fitted]
-        assert f"asking with {fitted} from now on" in caplog.text
-        # Remembered: the next suggestion asks within the context at once.
+        assert f"asking it with {fitted}" in caplog.text
+
+
+def test_a_short_prompt_after_a_long_one_is_asked_with_the_whole_budget(
+        httpserver: HTTPServer) -> None:
+    """The budget fitted to one long mention is not kept: the next, short mention has
+    room for VIGIE_LLM_MAX_TOKENS and is asked with it (a reply cut at the long mention's
+    leftover otherwise)."""
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(
+        small_context(_classic, context=4096))
+    long = [{"role": "user", "content": "x" * 4 * 3900}]
+    short = [{"role": "user", "content": "@acme where is my order?"}]
+    with client(httpserver) as llm:
+        llm.chat(long)
+        assert budgets(httpserver) == [2000, 4096 - 3900]
         httpserver.clear_log()
-        assert llm.chat(MESSAGES).text == "Sorry, we are on it."
-        assert budgets(httpserver) == [fitted]
+        llm.chat(short)
+        llm.chat(short)
+    assert budgets(httpserver) == [2000, 2000]
+
+
+def test_a_thinking_model_out_of_a_fitted_budget_is_not_told_to_raise_the_setting(
+        httpserver: HTTPServer) -> None:
+    """Empty at the budget the context left a long mention, raising VIGIE_LLM_MAX_TOKENS
+    would not help: the message says the mention left too little room (en, fr); a short
+    mention empty at the whole budget is still told to raise it."""
+    context = 4096
+
+    def thinking(request: Request) -> Response:
+        body = json.loads(request.data)
+        prompt = sum(len(m["content"]) for m in body["messages"]) // 4
+        want = body["max_tokens"]
+        if prompt + want > context:
+            return Response(json.dumps({"object": "error", "code": 400, "type":
+                                        "BadRequestError", "message": _classic(
+                                            context, prompt, want)}),
+                            status=400, content_type="application/json")
+        return Response(json.dumps({"model": MODEL, "choices": [{
+            "index": 0, "finish_reason": "length",
+            "message": {"role": "assistant", "content": ""}}]}),
+            content_type="application/json")
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(thinking)
+    long = [{"role": "user", "content": "x" * 4 * 3900}]
+    with client(httpserver) as llm:
+        with pytest.raises(LLMBadResponseError) as info:
+            llm.chat(long)
+        assert info.value.phrase.key == "llm_error.budget_spent_fitted"
+        assert "196 tokens" in str(info.value)
+        assert "VIGIE_LLM_MAX_TOKENS" not in str(info.value)
+        french = render_phrase(info.value.phrase, "fr")
+        assert "196 tokens" in french and "VIGIE_LLM_MAX_TOKENS" not in french
+        with pytest.raises(LLMBadResponseError) as short:
+            llm.chat([{"role": "user", "content": "@acme where is my order?"}])
+        assert short.value.phrase.key == "llm_error.budget_spent"
+        assert "2000 tokens" in str(short.value) and "VIGIE_LLM_MAX_TOKENS" in str(short.value)
 
 
 def test_a_longer_prompt_later_is_fitted_again(httpserver: HTTPServer) -> None:
@@ -103,7 +155,7 @@ def test_a_longer_prompt_later_is_fitted_again(httpserver: HTTPServer) -> None:
         llm.chat(MESSAGES)
         httpserver.clear_log()
         assert llm.chat(longer).text == "Sorry, we are on it."
-    assert budgets(httpserver) == [CONTEXT - PROMPT, CONTEXT - longer_prompt]
+    assert budgets(httpserver) == [2000, CONTEXT - longer_prompt]
 
 
 def test_when_no_budget_fits_the_error_names_the_setting_and_the_context(
