@@ -155,7 +155,8 @@ class DeliveryError(Exception):
 
     def __init__(self, message: str, *, retry_after: float | None = None,
                  code: str | None = None, asked: bool = False, posting: bool = False,
-                 needed: str | None = None, join_refused: str | None = None) -> None:
+                 needed: str | None = None, join_refused: str | None = None,
+                 unshared: bool = False) -> None:
         super().__init__(message)
         self.retry_after = retry_after
         self.code = code
@@ -168,6 +169,9 @@ class DeliveryError(Exception):
         """A file refused with ``not_in_channel``: Slack's answer when Vigie then tried to
         join the channel (``missing_scope`` without ``channels:join``,
         ``method_not_supported_for_channel_type`` for a private channel...)."""
+        self.unshared = unshared
+        """The file being uploaded is certainly shared nowhere (Slack refused its share
+        with ``not_in_channel``, then the upload stopped before sharing it again)."""
 
     @property
     def retryable(self) -> bool:
@@ -185,7 +189,8 @@ class DeliveryError(Exception):
         refused token, with which nothing is posted at all, and a token that may not post,
         POSTING_REFUSED). It speaks of the call that
         raised it only: raised by ``find_posted``, it says nothing of an earlier post."""
-        return self.code in NOT_POSTED_ERRORS or self.token_dead or self.posting_refused
+        return (self.code in NOT_POSTED_ERRORS or self.token_dead or self.posting_refused
+                or self.unshared)
 
     @property
     def posting_refused(self) -> bool:

@@ -210,27 +210,27 @@ class SlackNotifier:
 
         ``on_file_id`` is given the file's id before the upload is completed: a retry whose
         completion's answer was lost looks for that file (``find_file``) instead of sharing
-        a second copy. ``before_step`` is called before each of the two calls before it:
-        what either raises stops the upload, unshared."""
+        a second copy. ``before_step`` is called before each of the two calls before it,
+        and before joining the channel when Slack refused the share there: what it raises
+        stops the upload, unshared."""
         conversation = self._conversation_id(channel, team_id)
         token = self._token(team_id)
-
-        def once() -> None:
-            self._upload_once(conversation, filename=filename, content=content, title=title,
-                              comment=comment, thread_ts=thread_ts, token=token,
-                              on_file_id=on_file_id, before_step=before_step)
-
         try:
+            file_id = self._send_bytes(filename=filename, content=content, token=token,
+                                       on_file_id=on_file_id, before_step=before_step)
             try:
-                once()
+                self._complete(conversation, file_id, title=title, comment=comment,
+                               thread_ts=thread_ts, token=token)
             except SlackApiError as err:
                 # chat:write.public lets Vigie post in a public channel it is not in, not
                 # share a file there (docs.slack.dev/reference/scopes/chat:write.public
-                # covers chat.postMessage; getnao/nao#1372): join it, then share again.
+                # covers chat.postMessage; getnao/nao#1372): join it, then complete the
+                # same file again (its bytes are uploaded already; only the share failed).
                 if err.response.get("error") != "not_in_channel":
                     raise
-                self._join(conversation, token)
-                once()
+                self._join_to_share(conversation, token, before_step)
+                self._complete(conversation, file_id, title=title, comment=comment,
+                               thread_ts=thread_ts, token=token)
         except SlackApiError as err:
             raise DeliveryError(f"Slack refused the file: {err.response.get('error')}",
                                 retry_after=_retry_after(err),
@@ -239,12 +239,12 @@ class SlackNotifier:
             raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
                                 retry_after=10.0) from None
 
-    def _upload_once(self, conversation: str, *, filename: str, content: bytes, title: str,
-                     comment: str | None, thread_ts: str | None, token: dict[str, Any],
-                     on_file_id: Callable[[str], None] | None,
-                     before_step: Callable[[], None] | None) -> None:
-        """One whole upload of ``upload_file`` (a new file id each time): Slack's errors
-        are raised as they come."""
+    def _send_bytes(self, *, filename: str, content: bytes, token: dict[str, Any],
+                    on_file_id: Callable[[str], None] | None,
+                    before_step: Callable[[], None] | None) -> str:
+        """The first two steps of ``upload_file`` (files.getUploadURLExternal, the bytes to
+        its URL); return the file's id, told to ``on_file_id``. Slack's errors are raised
+        as they come."""
         if before_step is not None:
             before_step()
         url = self._client.files_getUploadURLExternal(filename=filename,
@@ -260,27 +260,56 @@ class SlackNotifier:
                                 retry_after=5.0 if sent.status >= 500 else None)
         if on_file_id is not None:
             on_file_id(file_id)
+        return file_id
+
+    def _complete(self, conversation: str, file_id: str, *, title: str, comment: str | None,
+                  thread_ts: str | None, token: dict[str, Any]) -> None:
+        """Share uploaded file ``file_id`` (files.completeUploadExternal)."""
         self._client.files_completeUploadExternal(
             files=[{"id": file_id, "title": title}], channel_id=conversation,
             initial_comment=comment, thread_ts=thread_ts, **token)
 
+    def _join_to_share(self, conversation: str, token: dict[str, Any],
+                       before_step: Callable[[], None] | None) -> None:
+        """Join ``conversation`` after Slack refused to share a file there
+        (``not_in_channel``). The file is then shared nowhere, so whatever stops the upload
+        here says so (``DeliveryError.unshared``): a retry uploads it again at once instead
+        of looking for it in the channel first (and waiting for a share that never comes)."""
+        try:
+            if before_step is not None:
+                before_step()
+            self._join(conversation, token)
+        except DeliveryError as err:
+            err.unshared = True
+            raise
+        except (SlackClientError, OSError) as err:
+            raise DeliveryError(f"Slack could not be reached: {type(err).__name__}",
+                                retry_after=10.0, unshared=True) from None
+
     def _join(self, conversation: str, token: dict[str, Any]) -> None:
         """Join public channel ``conversation`` (``conversations.join``, bot scope
-        ``channels:join``) so that a file can be shared there. Refused (an install made
-        before Vigie asked for ``channels:join``: ``missing_scope``; a private channel:
-        ``method_not_supported_for_channel_type``; ``is_archived``...), the DeliveryError
-        is the file's ``not_in_channel``, with Slack's answer to the join as
-        ``join_refused``; retryable when that answer is."""
+        ``channels:join``) so that a file can be shared there. Refused for good (an install
+        made before Vigie asked for ``channels:join``: ``missing_scope``; a private channel:
+        ``method_not_supported_for_channel_type``; ``is_archived``...), the DeliveryError is
+        the file's ``not_in_channel``, with Slack's answer to the join as ``join_refused``.
+        A join that may pass later (a 429, a 5xx, ``internal_error``) is a retryable
+        DeliveryError with the join's own error, not the channel's refusal."""
         try:
             self._client.conversations_join(channel=conversation, **token)
         except SlackApiError as err:
             error = str(err.response.get("error"))
+            retry_after = _retry_after(err)
+            if retry_after is not None:
+                raise DeliveryError(
+                    f"Slack refused the file: not_in_channel, and joining the channel "
+                    f"failed for now: {error}", retry_after=retry_after, code=error,
+                    asked=_asked(err)) from None
             log.warning("Slack refuses files in %s (the bot is not in it) and refused to "
                         "let the bot join it: %s", conversation, error)
             raise DeliveryError(
                 f"Slack refused the file: not_in_channel (the bot is not in the channel, "
-                f"and joining it was refused: {error})", retry_after=_retry_after(err),
-                code="not_in_channel", asked=_asked(err), join_refused=error) from None
+                f"and joining it was refused: {error})", code="not_in_channel",
+                asked=_asked(err), join_refused=error) from None
         log.info("joined %s to share a file there", conversation)
 
     def find_file(self, channel: str, file_id: str, team_id: str | None = None,

@@ -6,13 +6,14 @@ from __future__ import annotations
 import base64
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.services.outbox import KIND_POST, KIND_UPLOAD, SHARE_WAIT, UPLOADED_FILE_ID, do_enqueue
 from storage.db import transaction
 from storage.models import OutboxMessage
 from tests.harness.constants import CHANNEL_ID
-from tests.harness.slack_standin import SlackStandIn
+from tests.harness.slack_standin import UPLOAD_METHOD, SlackStandIn
 from tests.services.test_outbox import Clock, sender_for, statuses
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"0" * 100
@@ -186,3 +187,44 @@ def test_an_upload_whose_completion_a_clock_since_stepped_back_recorded_waits_no
     assert statuses(sessions) == ["sent", "sent"]
     assert len(shared_in_channel(slack_standin)) == 1
     assert len(slack_standin.calls("conversations.history")) <= 4
+
+
+def test_an_upload_refused_where_the_bot_is_not_is_shared_once_after_the_join(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    """A public channel the bot is not in refuses the share (not_in_channel); after the
+    join the same file is completed again: one place asked for, its bytes sent once, one
+    file shared, the row recording that file's id (no orphan uploaded and never shared)."""
+    row_id = enqueue_upload(sessions, workspace_id)
+    slack_standin.set_channel(CHANNEL_ID, is_member=False)
+    assert sender_for(sessions, slack_standin, Clock()).flush().sent == 1
+    assert len(slack_standin.calls("files.getUploadURLExternal")) == 1
+    assert len(slack_standin.calls(UPLOAD_METHOD)) == 1
+    assert len(slack_standin.calls("conversations.join", ok=True)) == 1
+    assert [c.error for c in slack_standin.calls("files.completeUploadExternal")] \
+        == ["not_in_channel", None]
+    (shared,) = shared_in_channel(slack_standin)
+    assert [f.file_id for f in slack_standin.files(completed=False)] == [shared]
+    with sessions() as session:
+        assert session.get_one(OutboxMessage, row_id).payload[UPLOADED_FILE_ID] == shared
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_an_upload_whose_join_fails_for_now_is_shared_on_the_retry(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn,
+        status: int) -> None:
+    """The join that would let the bot share the file is rate limited or meets a 5xx: the
+    row is retried (not failed as a channel refusal), and the retry, knowing the refused
+    file was shared nowhere, shares it at once instead of looking for it and waiting
+    SHARE_WAIT for a share that never comes."""
+    enqueue_upload(sessions, workspace_id)
+    slack_standin.set_channel(CHANNEL_ID, is_member=False)
+    slack_standin.fail_next("conversations.join", status=status, retry_after=0)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    assert sender.flush().sent == 0
+    assert statuses(sessions) == ["pending"]
+    clock.now += timedelta(minutes=1)
+    assert sender.flush().sent == 1
+    assert not slack_standin.calls("conversations.history")
+    assert len(shared_in_channel(slack_standin)) == 1
+    assert statuses(sessions) == ["sent"]
