@@ -193,6 +193,16 @@ class DeliveryError(Exception):
                 or self.unshared)
 
     @property
+    def spends_no_attempt(self) -> bool:
+        """True when a sender should not count this failure among the row's attempts: a
+        rate-limited call, a refused token or a bot that may not post did nothing, and
+        Slack's pacing (or the pause) decides when to try again. A file left unshared
+        after a failing join is not one of them, though nothing was posted: its retries
+        upload the file again each time, so they back off and end as any failure does."""
+        return (self.code in NOT_POSTED_ERRORS or self.token_dead
+                or self.posting_refused)
+
+    @property
     def posting_refused(self) -> bool:
         """True when Slack refused the bot any message at all: see POSTING_REFUSED."""
         return self.posting and self.code in POSTING_REFUSED

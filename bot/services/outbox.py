@@ -1505,7 +1505,7 @@ class OutboxSender:
                     # /readyz reports), it only may not post.
                     self.token_watch.refused(str(err.code))
                 return False
-            if err.nothing_posted and (
+            if err.spends_no_attempt and (
                     self._clock() - as_utc(row.created_at) < RATE_LIMIT_PATIENCE):
                 # A rate-limited call did nothing: it spends no attempt (a crisis's burst of
                 # 429s, each asking a second or two, would use up MAX_ATTEMPTS in under a

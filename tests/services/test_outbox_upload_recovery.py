@@ -228,3 +228,27 @@ def test_an_upload_whose_join_fails_for_now_is_shared_on_the_retry(
     assert not slack_standin.calls("conversations.history")
     assert len(shared_in_channel(slack_standin)) == 1
     assert statuses(sessions) == ["sent"]
+
+
+def test_an_upload_whose_join_keeps_failing_backs_off_and_spends_its_attempts(
+        sessions: sessionmaker[Session], workspace_id: int, slack_standin: SlackStandIn) -> None:
+    """The join meets 5xx for an hour (a Slack incident on that method): each retry uploads
+    the file again, so the retries spend attempts and back off as any failure does (a
+    rate-limited call is the one that spends none); before, they came every 5 s with no
+    attempt spent, about 720 uploads never shared in the hour."""
+    row_id = enqueue_upload(sessions, workspace_id)
+    slack_standin.set_channel(CHANNEL_ID, is_member=False)
+    slack_standin.fail_next("conversations.join", status=503, retry_after=None, count=10_000)
+    clock = Clock()
+    sender = sender_for(sessions, slack_standin, clock)
+    start = clock.now
+    while clock.now - start < timedelta(hours=1):
+        sender.flush()
+        with sessions() as session:
+            row = session.get_one(OutboxMessage, row_id)
+            assert row.status == "pending"
+            due = row.next_attempt_at.replace(tzinfo=clock.now.tzinfo)
+        clock.now = max(clock.now + timedelta(seconds=1), due)
+    with sessions() as session:
+        assert session.get_one(OutboxMessage, row_id).attempts >= 5
+    assert len(slack_standin.calls("files.getUploadURLExternal")) < 20
