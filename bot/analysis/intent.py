@@ -401,15 +401,17 @@ _STAYING_CONTRAST = frozenset(("pero", "porem", "pourtant", "tuttavia"))
 # These are "but" only in the verb's own language: French "mais" after résilier, Italian
 # "ma" after cancellare (French "ma" is "my": "je ne résilie pas ma ligne").
 _CONTRAST_OF_VERB = (("resili", "mais"), ("cancell", "ma"))
-# Elsewhere they count only right after a comma: Portuguese "mais" is "more"/"anymore"
+# Elsewhere they count only right after a comma or a sentence's end ("Não vou cancelar.
+# Mas me obrigam..."): Portuguese "mais" is "more"/"anymore"
 # ("não vou cancelar mais nada") and Spanish "más" folds to "mas" ("no voy a cancelar más
 # pedidos").
 _AMBIGUOUS_CONTRAST = frozenset(("mais", "mas", "ma"))
 # A contrast opening thanks or praise keeps no complaint ("je ne vais pas résilier, mais
-# merci pour votre aide"); _THANKS_WORDS count too.
+# merci pour votre aide"); _THANKS_WORDS count too. Not "super" or "top": after "pero"
+# they intensify ("pero super decepcionado", "pero top 3 peores servicios").
 _CONTRAST_PRAISE = frozenset((
     "adoro", "adore", "amo", "encanta", "parfait", "perfecto", "perfeito", "perfetto",
-    "genial", "excelente", "excellent", "super", "top", "parabens", "felicidades",
+    "genial", "excelente", "excellent", "parabens", "felicidades",
     "felicitations", "complimenti",
 ))  # fmt: skip
 _STAYING_REACH = 4  # filler words, at most, between the negator and the verb
@@ -731,7 +733,8 @@ def _contrasted(text: str, words: list[str], i: int, end: int) -> bool:
         word = words[k]
         if not (word in _STAYING_CONTRAST or word in own or (
                 word in _AMBIGUOUS_CONTRAST and re.search(
-                    r"\b" + re.escape(words[k - 1]) + r"\s*,\s*" + word + r"\b", folded))):
+                    r"\b" + re.escape(words[k - 1]) + r"\s*[,.;:!?…]+\s*" + word + r"\b",
+                    folded))):
             continue
         following = words[k + 1]
         if following not in _THANKS_WORDS and following not in _CONTRAST_PRAISE:

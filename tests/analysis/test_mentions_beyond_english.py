@@ -43,7 +43,7 @@ SETTLED_THANKS = [
 def test_a_thank_you_naming_a_settled_problem_does_not_alert(text: str) -> None:
     analysis = analyse(text)
     assert analysis.intent != "complaint"
-    assert not detect_intent(text).churn_threat
+    assert analysis.priority < DEFAULT_ALERT_THRESHOLD
 
 
 @pytest.mark.parametrize(
@@ -110,7 +110,7 @@ def test_warm_thanks_in_a_language_without_a_model_does_not_alert(text: str) -> 
     analysis = analyse(text)
     assert not analysis.language_analysed
     assert not analysis.waiting
-    assert not detect_intent(text).churn_threat
+    assert analysis.priority < DEFAULT_ALERT_THRESHOLD
 
 
 @pytest.mark.parametrize(
@@ -231,7 +231,7 @@ def test_a_short_text_an_english_rule_reads_is_analysed(text: str) -> None:
 def test_laughter_and_hashtags_alone_do_not_alert(text: str) -> None:
     analysis = analyse(text)
     assert not analysis.waiting
-    assert not detect_intent(text).churn_threat
+    assert analysis.priority < DEFAULT_ALERT_THRESHOLD
 
 
 @pytest.mark.parametrize(
@@ -262,7 +262,7 @@ def test_complaining_hashtags_alone_still_wait(text: str) -> None:
 def test_plain_thanks_in_a_language_without_a_model_does_not_alert(text: str) -> None:
     analysis = analyse(text)
     assert not analysis.waiting
-    assert not detect_intent(text).churn_threat
+    assert analysis.priority < DEFAULT_ALERT_THRESHOLD
 
 
 @pytest.mark.parametrize(
@@ -300,7 +300,7 @@ def test_thanks_then_a_problem_or_a_question_still_alerts(text: str) -> None:
 def test_a_thanks_formula_alone_does_not_alert(text: str, hint: str | None) -> None:
     analysis = analyse(text, hint)
     assert not analysis.waiting
-    assert not detect_intent(text).churn_threat
+    assert analysis.priority < DEFAULT_ALERT_THRESHOLD
 
 
 @pytest.mark.parametrize(
@@ -449,3 +449,21 @@ def test_staying_with_a_future_a_or_my_or_anymore_is_no_complaint(text: str) -> 
     analysis = analyse(text)
     assert analysis.intent != "complaint"
     assert not detect_intent(text).churn_threat
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "Mas" opening a sentence is "but", whichever language.
+        "@acme não vou cancelar. Mas estou muito decepcionado, me obrigam a pagar duas vezes",
+        "@acme Não vou cancelar... Mas me obrigam a ficar com essa multa absurda",
+        # After "pero", "super" and "top" intensify a complaint.
+        "@acme no voy a cancelar, pero super decepcionado con el servicio",
+        "@acme no voy a cancelar, pero top 3 peores servicios que he tenido",
+    ],
+)
+def test_a_contrast_after_a_sentence_or_before_an_intensifier_keeps_the_complaint(
+        text: str) -> None:
+    analysis = analyse(text)
+    assert analysis.intent == "complaint"
+    assert analysis.priority >= DEFAULT_ALERT_THRESHOLD
