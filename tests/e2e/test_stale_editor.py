@@ -17,7 +17,15 @@ from bot.slack.users import CACHE_SECONDS, AccountCache
 from storage.models import Approval, Draft, DraftAuthor
 from tests.e2e.conftest import VigieApp, start_vigie
 from tests.e2e.test_guests import lookups
-from tests.e2e.test_workflow import APPROVER, card, grant, seed, settle, status
+from tests.e2e.test_workflow import (
+    APPROVER,
+    card,
+    grant,
+    granted_quietly,
+    seed,
+    settle,
+    status,
+)
 from tests.harness.constants import OTHER_USER_ID, USER_ID
 from tests.harness.slack_standin import ManualClock, SlackStandIn
 
@@ -64,8 +72,8 @@ def _draft(vigie: VigieApp, mention_id: int, text: str, version: int,
 
 def test_a_version_saved_while_the_editor_was_open_is_not_replaced(vigie: VigieApp) -> None:
     mention_id = seed(vigie)
+    vigie.standin.set_user(OTHER_USER_ID, display_name="Bob")  # before the grant asks Slack
     grant(vigie, OTHER_USER_ID, "agent")
-    vigie.standin.set_user(OTHER_USER_ID, display_name="Bob")
     _draft(vigie, mention_id, V1, 1)
     view_id, block_id = _open_editor(vigie, mention_id)
     _draft(vigie, mention_id, V2, 2, user_id=OTHER_USER_ID)
@@ -97,8 +105,8 @@ def test_a_version_saved_while_the_editor_was_open_is_not_replaced(vigie: VigieA
 def test_the_refusal_is_in_the_users_language_and_names_a_saver_slack_cannot(
         vigie: VigieApp) -> None:
     mention_id = seed(vigie)
-    grant(vigie, OTHER_USER_ID, "agent")
     vigie.standin.remove_user(OTHER_USER_ID)  # Slack cannot name them: their user id
+    granted_quietly(vigie, OTHER_USER_ID)  # without the grant's look-up, which would fail
     assert "fr" in vigie.slack.command_answer("lang fr")["text"]
     view_id, block_id = _open_editor(vigie, mention_id)  # no draft yet: the template
     _draft(vigie, mention_id, V2, 1, user_id=OTHER_USER_ID)
@@ -115,8 +123,8 @@ def test_the_refusal_is_in_the_users_language_and_names_a_saver_slack_cannot(
 def test_an_approval_given_while_the_editor_was_open_is_not_withdrawn(
         vigie: VigieApp) -> None:
     mention_id = seed(vigie)
+    vigie.standin.set_user(APPROVER, display_name="Carol")  # before the grant asks Slack
     grant(vigie, APPROVER, "approver")
-    vigie.standin.set_user(APPROVER, display_name="Carol")
     _draft(vigie, mention_id, V1, 1)
     view_id, block_id = _open_editor(vigie, mention_id)
     approved = vigie.slack.command_answer(f"approve {mention_id} v1", user_id=APPROVER)
@@ -186,10 +194,10 @@ def test_the_editor_names_people_without_asking_slack_before_its_ack(
     them, however long ago, and never waits on a users.info about them first."""
     vigie, clock = clocked
     mention_id = seed(vigie)
+    vigie.standin.set_user(OTHER_USER_ID, display_name="Bob")  # before the grants ask Slack
+    vigie.standin.set_user(CAROL, display_name="Carol")
     grant(vigie, OTHER_USER_ID, "agent")
     grant(vigie, CAROL, "approver")
-    vigie.standin.set_user(OTHER_USER_ID, display_name="Bob")
-    vigie.standin.set_user(CAROL, display_name="Carol")
     _draft(vigie, mention_id, V1, 1)
     view_id, block_id = _open_editor(vigie, mention_id)
     _draft(vigie, mention_id, V2, 2, user_id=OTHER_USER_ID)
